@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { BufferError } from '../core/errors.js';
+import type { PartWriter, StageBuffer, StageWriter } from './buffer.js';
+import { stagePath, type Manifest, type PartInfo, type StageRef } from './manifest.js';
+
+const MANIFEST = '_manifest.json';
+const REJECTS = '_rejects';
+
+/** Parses `file://relative/dir`, `file:///abs/dir` or a plain path into an absolute directory. */
+export function fileBufferRoot(url: string, baseDir: string): string {
+  if (url.startsWith('file:///')) return fileURLToPath(url);
+  if (url.startsWith('file://')) return resolve(baseDir, url.slice('file://'.length));
+  return resolve(baseDir, url);
+}
+
+class FilePartWriter implements PartWriter {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private readonly out: WriteStream;
+  private failed: Error | null = null;
+
+  constructor(readonly name: string, private readonly path: string, private readonly extra: Pick<PartInfo, 'origin' | 'compression'>) {
+    this.out = createWriteStream(path, { highWaterMark: 1 << 20 });
+    this.out.on('error', (err) => (this.failed = err));
+  }
+
+  async write(chunk: string | Uint8Array): Promise<void> {
+    if (this.failed) throw new BufferError(`cannot write ${this.path}: ${this.failed.message}`, { retryable: true, cause: this.failed });
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    this.hash.update(buf);
+    this.bytes += buf.length;
+    if (!this.out.write(buf)) await once(this.out, 'drain');
+  }
+
+  async close(rows: number): Promise<PartInfo> {
+    this.out.end();
+    await once(this.out, 'close');
+    if (this.failed) throw new BufferError(`cannot write ${this.path}: ${this.failed.message}`, { retryable: true, cause: this.failed });
+    const info: PartInfo = { name: this.name, rows, bytes: this.bytes, sha256: this.hash.digest('hex') };
+    if (this.extra.origin !== undefined) info.origin = this.extra.origin;
+    if (this.extra.compression !== undefined) info.compression = this.extra.compression;
+    return info;
+  }
+}
+
+/**
+ * The buffer on a local directory. An attempt writes into a hidden sibling folder; commit writes the
+ * manifest there (fsynced) and then swaps the folder into place with renames, so a re-run replaces the
+ * old output whole and a crash mid-write leaves only a hidden folder that the next attempt deletes.
+ */
+export class FileBuffer implements StageBuffer {
+  constructor(readonly url: string, private readonly root: string) {}
+
+  localPath(ref: StageRef): string {
+    return join(this.root, stagePath(ref));
+  }
+
+  async begin(ref: StageRef, attempt: number): Promise<StageWriter> {
+    const final = this.localPath(ref);
+    const tmp = join(dirname(final), `.${ref.stage}.attempt-${attempt}`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(join(tmp, REJECTS), { recursive: true });
+    return {
+      part: (name, options = {}) => new FilePartWriter(name, join(tmp, name), options),
+      rejectPart: (name) => new FilePartWriter(name, join(tmp, REJECTS, name), {}),
+      commit: async (m) => {
+        const { rejects, parts, ...rest } = m;
+        const manifest: Manifest = {
+          version: 1,
+          ...rest,
+          createdAt: new Date().toISOString(),
+          parts,
+          rows: parts.reduce((a, p) => a + p.rows, 0),
+          bytes: parts.reduce((a, p) => a + p.bytes, 0),
+        };
+        if (rejects && rejects.length > 0) manifest.rejects = { rows: rejects.reduce((a, p) => a + p.rows, 0), parts: rejects };
+        const path = join(tmp, MANIFEST);
+        await writeFile(path, JSON.stringify(manifest, null, 2));
+        const fh = await open(path, 'r');
+        await fh.sync();
+        await fh.close();
+        const old = join(dirname(final), `.${ref.stage}.replaced-${attempt}`);
+        await rm(old, { recursive: true, force: true });
+        await rename(final, old).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        await rename(tmp, final);
+        await rm(old, { recursive: true, force: true });
+        return manifest;
+      },
+      abort: () => rm(tmp, { recursive: true, force: true }),
+    };
+  }
+
+  async readManifest(ref: StageRef): Promise<Manifest | null> {
+    const path = join(this.localPath(ref), MANIFEST);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new BufferError(`cannot read ${path}: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
+    try {
+      return JSON.parse(text) as Manifest;
+    } catch (err) {
+      throw new BufferError(`corrupt manifest ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  openPart(ref: StageRef, part: PartInfo): Readable {
+    return createReadStream(join(this.localPath(ref), part.name), { highWaterMark: 1 << 20 });
+  }
+
+  openReject(ref: StageRef, part: PartInfo): Readable {
+    return createReadStream(join(this.localPath(ref), REJECTS, part.name));
+  }
+
+  private runDir(ref: Omit<StageRef, 'stage'>): string {
+    return join(this.root, ref.tenant, ref.job, ref.run);
+  }
+
+  async putRunFile(ref: Omit<StageRef, 'stage'>, name: string, content: string): Promise<void> {
+    const dir = this.runDir(ref);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `.${name}.tmp`), content);
+    await rename(join(dir, `.${name}.tmp`), join(dir, name));
+  }
+
+  async getRunFile(ref: Omit<StageRef, 'stage'>, name: string): Promise<string | null> {
+    try {
+      return await readFile(join(this.runDir(ref), name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async removeRun(ref: Omit<StageRef, 'stage'>): Promise<void> {
+    await rm(this.runDir(ref), { recursive: true, force: true });
+  }
+}

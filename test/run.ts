@@ -1,0 +1,32 @@
+/**
+ * The test command: starts one real PostgreSQL for the whole suite, runs every compiled `*.test.js` with
+ * node's test runner, stops the server, and exits with the runner's code.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPostgres } from './support/postgres-server.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'support' ? [] : findTests(path);
+    return name.endsWith('.test.js') ? [path] : [];
+  });
+}
+
+const filter = process.argv.slice(2);
+const files = findTests(here).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
+const server = process.env.DATAMILL_TEST_PG_URL ? null : await startPostgres();
+const env = { ...process.env, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
+const stopAll = () => server?.stop();
+process.on('SIGINT', () => child.kill('SIGINT'));
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+child.on('exit', (code, signal) => {
+  stopAll();
+  process.exit(code ?? (signal ? 1 : 0));
+});
