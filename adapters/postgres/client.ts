@@ -1,0 +1,67 @@
+import pg from 'pg';
+import { isTransient, LoadError } from '../../src/core/errors.js';
+import type { StageContext } from '../../src/core/stage-context.js';
+import { describeUrl, redact } from '../../src/spec/secrets.js';
+
+/** `host:port/database` of a connection URL: enough to find the server, nothing secret. */
+export function serverOf(url: string): string {
+  try {
+    const u = new URL(url);
+    const db = decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default database)';
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}/${db}`;
+  } catch {
+    return '(unparsable connection URL)';
+  }
+}
+
+/** Removes a URL's password (and the URL itself) from driver messages, whether or not it came from a reference. */
+export function scrub(text: string, url: string): string {
+  let out = redact(text);
+  if (url.length > 0) out = out.split(url).join(describeUrl(url));
+  try {
+    const password = new URL(url).password;
+    if (password.length > 0) {
+      out = out.split(password).join('***');
+      const decoded = decodeURIComponent(password);
+      if (decoded.length > 0) out = out.split(decoded).join('***');
+    }
+  } catch {
+    /* not a URL: nothing more to hide than redact() knew */
+  }
+  return out;
+}
+
+/** pg reports connect timeouts as plain errors without a code; they are as transient as a refused connection. */
+function isConnectTransient(err: unknown): boolean {
+  if (isTransient(err)) return true;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === undefined && typeof e?.message === 'string' && /timeout|terminated/i.test(e.message);
+}
+
+export interface ConnectOptions {
+  /** Gives up connecting after this long (default 30 s). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Opens one connection for one load. The URL is resolved from its `${env:…}` reference only here, and
+ * errors name `host:port/database`, never the URL or its password.
+ */
+export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connection: string, options: ConnectOptions = {}): Promise<{ client: pg.Client; server: string }> {
+  const url = ctx.secret(connection);
+  const server = serverOf(url);
+  const client = new pg.Client({ connectionString: url, application_name: 'datamill', connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000 });
+  // A socket error while idle would otherwise crash the process; the next query reports it properly.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const why = scrub(e.message ?? String(err), url);
+    throw new LoadError(`cannot connect to PostgreSQL at ${server}: ${why}${e.code ? ` (${e.code})` : ''}`, {
+      retryable: isConnectTransient(err),
+      details: { where: server, expected: 'a reachable PostgreSQL server accepting these credentials' },
+    });
+  }
+  return { client, server };
+}

@@ -1,0 +1,113 @@
+import { Command, CommanderError } from 'commander';
+import { DatamillError, NotSupportedError, SpecError } from '../core/errors.js';
+import { ProcessExecutor } from '../runtime/process-executor.js';
+import { runJob } from '../runtime/run-job.js';
+import { loadJobFile, loadJobOrThrow } from '../spec/load-job.js';
+import { formatProblem } from '../spec/problems.js';
+import { redact } from '../spec/secrets.js';
+import { homeDir, openStore } from './home.js';
+import { progressReporter } from './progress.js';
+import { addReadCommands } from './read-commands.js';
+
+/** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet. */
+export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3 } as const;
+
+function parseParams(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of list) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new SpecError(`--param ${p}: expected NAME=VALUE`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+const PLANNED: Array<[string, string]> = [
+  ['serve', 'scheduler + resource pool + HTTP API + web UI'],
+  ['replay', 're-run one stage of an earlier run on its buffered input'],
+  ['backfill', 'the runs a schedule would have fired in a period'],
+  ['exec', 'one-off container invocation on the pool'],
+  ['infer', 'sample a source and print an adapt: block'],
+];
+
+export async function runCli(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const setCode = (c: number) => (code = c);
+  const program = new Command('datamill')
+    .description('ETL jobs in one YAML file: extract → adapt → transform → load, each stage an isolated task')
+    .option('--home <dir>', 'state and logs folder (default: $DATAMILL_HOME or ./.datamill)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('run <job>')
+    .description('one run of a job now, in the foreground; exit code 0 only on success')
+    .option('--param <name=value>', 'set ${param:NAME} (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'print the run record as JSON at the end')
+    .action(async (file: string, o: { param: string[]; json?: boolean }) => {
+      const params = parseParams(o.param);
+      const job = loadJobOrThrow(file, params);
+      const home = homeDir(program.opts().home);
+      const store = openStore(home);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal: abort.signal, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        if (o.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
+        else {
+          const f = run.figures;
+          const took = Date.parse(run.finishedAt!) - Date.parse(run.startedAt!);
+          if (run.status === 'succeeded') {
+            const target = (job.spec.load as { table?: string; path?: string }).table ?? (job.spec.load as { path?: string }).path ?? job.spec.load.to;
+            process.stdout.write(`run ${run.id} succeeded in ${(took / 1000).toFixed(1)}s: ${f.rows_extracted ?? 0} rows extracted, ${f.rows_rejected ?? 0} rejected, ${f.rows_loaded ?? 0} loaded into ${job.spec.load.to} ${target}\n`);
+          } else process.stderr.write(`run ${run.id} ${run.status}: ${run.error?.stage ? run.error.stage + ': ' : ''}${run.error?.message ?? ''}\n`);
+          process.stdout.write(`details: datamill show ${run.id}   logs: datamill logs ${run.id}\n`);
+        }
+        setCode(run.status === 'succeeded' ? EXIT.ok : run.error?.name === 'NotSupportedError' ? EXIT.unsupported : EXIT.failed);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('validate <jobs...>')
+    .description('check job files and print every problem with file:line, YAML path, the bad value and what is allowed')
+    .action((files: string[]) => {
+      let bad = 0;
+      for (const file of files) {
+        const { problems } = loadJobFile(file);
+        if (problems.length === 0) process.stdout.write(`${file}: ok\n`);
+        for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
+        bad += problems.length;
+      }
+      if (bad > 0) setCode(EXIT.invalid);
+    });
+
+  addReadCommands(program, setCode);
+
+  for (const [name, what] of PLANNED) {
+    program
+      .command(name)
+      .description(`${what} (not supported yet)`)
+      .allowUnknownOption()
+      .argument('[args...]')
+      .action(() => {
+        throw new NotSupportedError(`datamill ${name} (${what}) is not supported yet`);
+      });
+  }
+  program.command('stage').description('run one stage of a run as this process (used by executors)');
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    if (err instanceof DatamillError) {
+      process.stderr.write(`datamill: ${redact(err.message)}\n`);
+      return err instanceof NotSupportedError ? EXIT.unsupported : EXIT.invalid;
+    }
+    throw err;
+  }
+  return code;
+}

@@ -1,0 +1,37 @@
+import type { StageName } from '../buffer/manifest.js';
+
+/** One stage attempt to run as an isolated task: the same `datamill stage …` command on any executor. */
+export interface TaskSpec {
+  run: string;
+  stage: StageName;
+  attempt: number;
+  /** Arguments after `datamill` (starting with `stage`). */
+  args: string[];
+  env: Record<string, string>;
+  resources: { cpus: number; memoryBytes: number };
+  timeoutMs: number | null;
+  /** Each line the task prints on stdout or stderr, as it comes. */
+  onLine(line: string, stream: 'stdout' | 'stderr'): void;
+}
+
+export interface TaskExit {
+  code: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Sampled by the executor (a task killed from outside cannot report its own). */
+  usage: { peakRssBytes: number | null; cpuSeconds: number | null };
+}
+
+export interface TaskHandle {
+  readonly id: string;
+  wait(): Promise<TaskExit>;
+  /** Stops the task: SIGTERM, then SIGKILL after a grace period. */
+  cancel(): void;
+}
+
+/** Runs tasks somewhere: a child process (here), a container or a Kubernetes Job (later). */
+export interface Executor {
+  readonly name: string;
+  start(task: TaskSpec): Promise<TaskHandle>;
+}

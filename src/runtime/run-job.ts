@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type winston from 'winston';
+import type { StageBuffer } from '../buffer/buffer.js';
+import type { StageName } from '../buffer/manifest.js';
+import { fileBufferRoot } from '../buffer/file-buffer.js';
+import { openBuffer } from '../buffer/open-buffer.js';
+import { asDatamillError } from '../core/errors.js';
+import { runLogger } from '../log/run-log.js';
+import type { LoadedJob } from '../spec/load-job.js';
+import { redact } from '../spec/secrets.js';
+import { parseDuration, parseSize } from '../spec/units.js';
+import { inputStageOf, stagesOf } from '../stage/plan.js';
+import type { RunError, RunRecord, StateStore } from '../state/store.js';
+import type { Executor } from './executor.js';
+import { runStageAttempt, type AttemptOutcome } from './stage-attempt.js';
+import { assertSupported } from './support-check.js';
+
+export type RunEvent =
+  | { type: 'run-start'; run: RunRecord; stages: StageName[] }
+  | { type: 'stage-start'; stage: StageName; attempt: number; totalRows: number | null }
+  | { type: 'progress'; stage: StageName; rows: number }
+  | { type: 'stage-end'; stage: StageName; attempt: number; outcome: AttemptOutcome }
+  | { type: 'retry'; stage: StageName; attempt: number; delayMs: number; error: RunError }
+  | { type: 'run-end'; run: RunRecord };
+
+export interface RunOptions {
+  store: StateStore;
+  executor: Executor;
+  /** The Datamill home (state, logs); relative buffer paths resolve against the working directory. */
+  home: string;
+  params?: Record<string, string>;
+  trigger?: string;
+  onEvent?(event: RunEvent): void;
+  signal?: AbortSignal;
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function absoluteBuffer(url: string): string {
+  return url.startsWith('file://') && !url.startsWith('file:///') ? `file://${fileBufferRoot(url, process.cwd())}` : url;
+}
+
+interface StageSettings {
+  attempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  timeoutMs: number | null;
+  cpus: number;
+  memoryBytes: number;
+}
+
+function settingsOf(job: LoadedJob, stage: StageName): StageSettings {
+  const spec = job.spec;
+  const section = (stage === 'transform' ? (Array.isArray(spec.transform) ? {} : spec.transform ?? {}) : spec[stage]) as { retries?: typeof spec.retries; timeout?: string | number; resources?: typeof spec.resources };
+  const retries = section.retries ?? spec.retries ?? { attempts: 3, backoff: '10s', max_backoff: '10m' };
+  const timeout = section.timeout ?? spec.timeout;
+  const resources = section.resources ?? spec.resources ?? { cpus: 1, memory: '512Mi' };
+  return {
+    attempts: retries.attempts,
+    backoffMs: parseDuration(retries.backoff) ?? 10_000,
+    maxBackoffMs: parseDuration(retries.max_backoff) ?? 600_000,
+    timeoutMs: timeout === undefined ? null : parseDuration(timeout),
+    cpus: resources.cpus,
+    memoryBytes: parseSize(resources.memory) ?? 512 * 1024 ** 2,
+  };
+}
+
+/**
+ * One run of a job: records it, hands the spec to the buffer, then runs each stage as an isolated task,
+ * retrying retryable failures (and crashes) with exponential backoff from the stage's committed input.
+ */
+export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRecord> {
+  const { store, executor, home } = options;
+  const spec = job.spec;
+  const id = newRunId();
+  const bufferUrl = absoluteBuffer(spec.buffer);
+  const run: RunRecord = {
+    id, job: spec.job, tenant: spec.tenant, status: 'running', trigger: options.trigger ?? 'manual', jobFile: resolve(job.file), buffer: bufferUrl,
+    params: options.params ?? {}, createdAt: new Date().toISOString(), startedAt: new Date().toISOString(), finishedAt: null, error: null, figures: {},
+  };
+  await store.createRun(run);
+  const log = runLogger(home, spec.job, id);
+  const stages = stagesOf(spec);
+  options.onEvent?.({ type: 'run-start', run, stages });
+  log.info(`run ${id} of ${spec.job} started`, { trigger: run.trigger, stages, job_file: run.jobFile, buffer: bufferUrl });
+  try {
+    assertSupported(spec);
+    if (spec.schedule) log.info('schedule is used by `datamill serve`; this run starts now');
+    if (spec.resources) log.warn('resources are recorded but not enforced by the process executor (the resource pool is not built yet)');
+    const buffer = openBuffer(bufferUrl, job.baseDir);
+    await buffer.putRunFile({ tenant: spec.tenant, job: spec.job, run: id }, '_job.json', JSON.stringify(spec, null, 2));
+    for (const stage of stages) await runStage(job, run, stage, buffer, log, options);
+    const final = await summarize(store, id);
+    await finish(store, run, 'succeeded', null, final, log);
+  } catch (thrown) {
+    const err = asDatamillError(thrown);
+    const error: RunError = (thrown as { runError?: RunError }).runError ?? { stage: null, name: err.name, message: redact(err.message), retryable: err.retryable };
+    await finish(store, run, options.signal?.aborted ? 'interrupted' : 'failed', error, await summarize(store, id), log);
+  }
+  options.onEvent?.({ type: 'run-end', run });
+  await new Promise<void>((done) => {
+    log.on('finish', () => done());
+    log.end();
+  });
+  return run;
+}
+
+async function finish(store: StateStore, run: RunRecord, status: RunRecord['status'], error: RunError | null, figures: RunRecord['figures'], log: winston.Logger): Promise<void> {
+  run.status = status;
+  run.error = error;
+  run.figures = figures;
+  run.finishedAt = new Date().toISOString();
+  await store.updateRun(run.id, { status, error, figures, finishedAt: run.finishedAt });
+  if (status === 'succeeded') log.info(`run succeeded`, figures);
+  else log.log(error?.retryable ? 'error' : 'fatal', `run ${status}: ${error?.stage ? error.stage + ': ' : ''}${error?.message ?? ''}`, { ...figures });
+}
+
+/** Headline figures from the last successful attempt of each stage. */
+async function summarize(store: StateStore, runId: string): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  for (const a of await store.listAttempts(runId)) {
+    if (a.status !== 'succeeded') continue;
+    if (a.stage === 'extract' && a.rowsOut !== null) out.rows_extracted = a.rowsOut;
+    if (a.stage === 'adapt' && a.rowsRejected !== null) out.rows_rejected = a.rowsRejected;
+    if (a.stage === 'transform' && a.rowsRejected) out.rows_rejected_in_transform = a.rowsRejected;
+    if (a.stage === 'load' && a.rowsOut !== null) out.rows_loaded = a.rowsOut;
+  }
+  return out;
+}
+
+async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions): Promise<void> {
+  const s = settingsOf(job, stage);
+  const input = inputStageOf(job.spec, stage);
+  const inputManifest = input ? await buffer.readManifest({ tenant: run.tenant, job: run.job, run: run.id, stage: input }) : null;
+  for (let attempt = 1; ; attempt++) {
+    options.onEvent?.({ type: 'stage-start', stage, attempt, totalRows: inputManifest?.rows ?? null });
+    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
+    options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
+    if (outcome.ok) return;
+    const error = outcome.error!;
+    if (!error.retryable || attempt >= s.attempts || options.signal?.aborted) {
+      const why = !error.retryable ? 'not retryable' : attempt >= s.attempts ? `after ${attempt} attempt${attempt > 1 ? 's' : ''}` : 'cancelled';
+      log.log('error', `${stage} failed (${why})`, { stage, attempt });
+      throw Object.assign(new Error(error.message), { runError: error });
+    }
+    const delayMs = Math.min(s.backoffMs * 2 ** (attempt - 1), s.maxBackoffMs);
+    log.warn(`${stage} attempt ${attempt} failed; retrying in ${delayMs} ms`, { stage, attempt, error: error.message });
+    options.onEvent?.({ type: 'retry', stage, attempt, delayMs, error });
+    await sleep(delayMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+  }
+}

@@ -1,0 +1,87 @@
+import type winston from 'winston';
+import type { StageName } from '../buffer/manifest.js';
+import type { LoadedJob } from '../spec/load-job.js';
+import { EXIT_OK, EXIT_RETRYABLE } from '../stage/exit-codes.js';
+import type { RunError, RunRecord, StateStore } from '../state/store.js';
+import type { Executor } from './executor.js';
+
+export interface AttemptOutcome {
+  ok: boolean;
+  error: RunError | null;
+  figures: Record<string, number | string>;
+}
+
+interface StageResultLine {
+  type: 'result';
+  ok: boolean;
+  figures?: Record<string, number | string>;
+  error?: { name: string; message: string; retryable: boolean; where?: string };
+  usage?: { max_rss_bytes: number; cpu_seconds: number };
+}
+
+const num = (v: unknown) => (typeof v === 'number' ? v : null);
+
+/** Runs one attempt of one stage on the executor, streaming its output into the run log, and records it. */
+export async function runStageAttempt(a: {
+  job: LoadedJob; run: RunRecord; stage: StageName; attempt: number; settings: { timeoutMs: number | null; cpus: number; memoryBytes: number };
+  log: winston.Logger; store: StateStore; executor: Executor; signal?: AbortSignal; onProgress(rows: number): void;
+}): Promise<AttemptOutcome> {
+  const { run, stage, attempt, log, store } = a;
+  const started = Date.now();
+  let result: StageResultLine | null = null;
+  const handle = await a.executor.start({
+    run: run.id, stage, attempt,
+    args: ['stage', '--buffer', run.buffer, '--base-dir', a.job.baseDir, '--tenant', run.tenant, '--job', run.job, '--run', run.id, '--stage', stage, '--attempt', String(attempt)],
+    env: {},
+    resources: { cpus: a.settings.cpus, memoryBytes: a.settings.memoryBytes },
+    timeoutMs: a.settings.timeoutMs,
+    onLine(line, stream) {
+      let entry: Record<string, unknown> | null = null;
+      if (line.startsWith('{')) {
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          entry = null;
+        }
+      }
+      if (entry?.type === 'progress') return a.onProgress(Number(entry.rows));
+      if (entry?.type === 'result') {
+        result = entry as unknown as StageResultLine;
+        return;
+      }
+      if (entry && typeof entry.level === 'string' && typeof entry.message === 'string') {
+        const { level, message, ...meta } = entry;
+        log.log(level, message, { ...meta, stage, attempt });
+      } else log.log(stream === 'stderr' ? 'error' : 'info', line, { stage, attempt, stream });
+    },
+  });
+  await store.startAttempt({
+    runId: run.id, stage, attempt, status: 'running', executor: a.executor.name, taskId: handle.id, startedAt: new Date(started).toISOString(), finishedAt: null,
+    exitCode: null, signal: null, error: null, rowsIn: null, rowsOut: null, rowsRejected: null, bytesOut: null, durationMs: null, peakRssBytes: null, cpuSeconds: null,
+  });
+  const onAbort = () => handle.cancel();
+  a.signal?.addEventListener('abort', onAbort, { once: true });
+  const exit = await handle.wait();
+  a.signal?.removeEventListener('abort', onAbort);
+  const r = result as StageResultLine | null;
+  const ok = exit.code === EXIT_OK && r?.ok === true;
+  let error: RunError | null = null;
+  if (!ok) {
+    if (exit.timedOut) error = { stage, name: 'TimeoutError', message: `${stage} timed out after ${a.settings.timeoutMs} ms`, retryable: true };
+    else if (exit.cancelled) error = { stage, name: 'CancelledError', message: `${stage} was cancelled`, retryable: false };
+    else if (r?.error) error = { stage, name: r.error.name, message: r.error.message, retryable: r.error.retryable || exit.code === EXIT_RETRYABLE, ...(r.error.where ? { where: r.error.where } : {}) };
+    else if (exit.signal) error = { stage, name: 'TaskKilled', message: `${stage} process was killed by ${exit.signal}`, retryable: true };
+    else error = { stage, name: 'TaskCrashed', message: `${stage} process exited with code ${exit.code} without reporting a result`, retryable: exit.code === EXIT_RETRYABLE };
+  }
+  const figures = r?.figures ?? {};
+  const out = figures.rows_out ?? figures.rows_loaded;
+  await store.finishAttempt(run.id, stage, attempt, {
+    status: ok ? 'succeeded' : 'failed', finishedAt: new Date().toISOString(), exitCode: exit.code, signal: exit.signal, error,
+    rowsIn: num(figures.rows_in), rowsOut: num(out), rowsRejected: num(figures.rows_rejected), bytesOut: num(figures.bytes_out),
+    durationMs: Date.now() - started,
+    peakRssBytes: r?.usage?.max_rss_bytes ?? exit.usage.peakRssBytes, cpuSeconds: r?.usage?.cpu_seconds ?? exit.usage.cpuSeconds,
+  });
+  if (ok) log.info(`${stage} attempt ${attempt} succeeded`, { stage, attempt, ...figures, duration_ms: Date.now() - started });
+  else log.log(error!.retryable ? 'error' : 'fatal', `${stage} attempt ${attempt} failed: ${error!.message}`, { stage, attempt, exit_code: exit.code, signal: exit.signal });
+  return { ok, error, figures };
+}

@@ -1,0 +1,23 @@
+import { SINKS, SOURCES } from '../../adapters/index.js';
+import { NotSupportedError } from '../core/errors.js';
+import type { JobSpec } from '../spec/job-schema.js';
+
+/**
+ * Things the job format accepts that this version cannot do yet. A run that needs one stops before any
+ * stage starts, saying which — never ignoring it silently.
+ */
+export function unsupportedFeatures(spec: JobSpec): string[] {
+  const out: string[] = [];
+  if (!SOURCES[spec.extract.from]) out.push(`extract.from: ${spec.extract.from} sources are not supported yet (supported: ${Object.keys(SOURCES).join(', ')})`);
+  if (!SINKS[spec.load.to]) out.push(`load.to: ${spec.load.to} sinks are not supported yet (supported: ${Object.keys(SINKS).join(', ')})`);
+  if (spec.executor !== 'process') out.push(`executor: ${spec.executor} is not supported yet (supported: process)`);
+  if (!spec.buffer.startsWith('file://') && /^[a-z0-9+.-]+:\/\//i.test(spec.buffer)) out.push(`buffer: ${spec.buffer.split('/').slice(0, 3).join('/')} buffers are not supported yet (supported: file://)`);
+  if (spec.notify) out.push('notify.slack: Slack notifications are not supported yet');
+  if (spec.transform && !Array.isArray(spec.transform) && 'module' in spec.transform) out.push('transform.module: custom transform modules are not supported yet');
+  return out;
+}
+
+export function assertSupported(spec: JobSpec): void {
+  const problems = unsupportedFeatures(spec);
+  if (problems.length > 0) throw new NotSupportedError(`this job needs features that are not supported yet:\n${problems.map((p) => '  ' + p).join('\n')}`, { details: { where: problems.map((p) => p.split(':')[0]).join(', ') } });
+}

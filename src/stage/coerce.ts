@@ -1,0 +1,110 @@
+import type { FieldType, Value } from '../core/schema.js';
+
+/**
+ * Turns one raw input value (CSV text, or a JSON value from NDJSON) into the typed representation of
+ * src/core/schema.ts. Returns INVALID and leaves the reason in `coerceFailure` rather than throwing:
+ * invalid values are common input, and exceptions per row would be slow.
+ */
+export const INVALID = Symbol('invalid');
+export let coerceFailure = '';
+
+const INTEGER = /^[-+]?\d{1,16}$/;
+const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+const DECIMAL = /^([-+]?)(\d*)(?:\.(\d+))?$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TRUE = new Set(['true', 't', 'yes', 'y', '1', 'on']);
+const FALSE = new Set(['false', 'f', 'no', 'n', '0', 'off']);
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function fail(reason: string): typeof INVALID {
+  coerceFailure = reason;
+  return INVALID;
+}
+
+function quote(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return `'${s.length > 60 ? s.slice(0, 57) + '...' : s}'`;
+}
+
+export function validDay(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false;
+  const leap = m === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
+  return d <= DAYS[m - 1]! + (leap ? 1 : 0);
+}
+
+function timestampFromText(s: string): number | typeof INVALID {
+  const m = TIMESTAMP.exec(s);
+  if (!m) return fail(`${quote(s)} is not an ISO-8601 timestamp (e.g. 2026-01-31T03:00:00Z)`);
+  const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
+  if (!validDay(+y!, +mo!, +d!) || +h > 23 || +mi > 59 || +sec > 59) return fail(`${quote(s)} is not a valid date/time`);
+  const ms = frac.length > 0 ? frac.slice(0, 4).padEnd(4, '0') : '';
+  const z = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const t = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${ms}${z}`);
+  return Number.isNaN(t) ? fail(`${quote(s)} is not a valid timestamp`) : t;
+}
+
+function fromText(type: FieldType, s: string): Value | typeof INVALID {
+  switch (type) {
+    case 'string':
+      return s;
+    case 'integer': {
+      if (!INTEGER.test(s)) return fail(`${quote(s)} is not an integer`);
+      const n = Number(s);
+      return Number.isSafeInteger(n) ? n : fail(`${quote(s)} is out of the integer range (±9007199254740991)`);
+    }
+    case 'number': {
+      if (!NUMBER.test(s)) return fail(`${quote(s)} is not a number`);
+      const n = Number(s);
+      return Number.isFinite(n) ? n : fail(`${quote(s)} is out of range`);
+    }
+    case 'decimal': {
+      const m = DECIMAL.exec(s);
+      if (!m || (m[2] === '' && m[3] === undefined)) return fail(`${quote(s)} is not a decimal number`);
+      const int = m[2]!.replace(/^0+(?=\d)/, '') || '0';
+      return `${m[1] === '-' ? '-' : ''}${int}${m[3] === undefined ? '' : '.' + m[3]}`;
+    }
+    case 'boolean': {
+      const l = s.toLowerCase();
+      if (TRUE.has(l)) return true;
+      if (FALSE.has(l)) return false;
+      return fail(`${quote(s)} is not a boolean (true/false, yes/no, 1/0)`);
+    }
+    case 'timestamp':
+      return timestampFromText(s);
+    case 'date': {
+      const m = DATE.exec(s);
+      if (!m || !validDay(+m[1]!, +m[2]!, +m[3]!)) return fail(`${quote(s)} is not a date (YYYY-MM-DD)`);
+      return s;
+    }
+    case 'json':
+      try {
+        return JSON.parse(s) as Value;
+      } catch {
+        return fail(`${quote(s)} is not valid JSON`);
+      }
+  }
+}
+
+/** Coerces a value; `undefined`, null and empty text are "missing" and handled by the caller. */
+export function coerce(type: FieldType, raw: unknown): Value | typeof INVALID {
+  if (typeof raw === 'string') return fromText(type, raw);
+  switch (type) {
+    case 'json':
+      return raw as Value;
+    case 'string':
+      return typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : fail(`expected text, got ${quote(raw)}`);
+    case 'integer':
+      return typeof raw === 'number' && Number.isSafeInteger(raw) ? raw : fail(`${quote(raw)} is not an integer`);
+    case 'number':
+      return typeof raw === 'number' ? raw : fail(`${quote(raw)} is not a number`);
+    case 'decimal':
+      return typeof raw === 'number' && Number.isFinite(raw) ? fromText('decimal', String(raw)) : fail(`${quote(raw)} is not a decimal number`);
+    case 'boolean':
+      return typeof raw === 'boolean' ? raw : raw === 1 ? true : raw === 0 ? false : fail(`${quote(raw)} is not a boolean`);
+    case 'timestamp':
+      return typeof raw === 'number' && Number.isFinite(raw) ? raw : fail(`${quote(raw)} is not a timestamp`);
+    case 'date':
+      return fail(`${quote(raw)} is not a date (YYYY-MM-DD)`);
+  }
+}

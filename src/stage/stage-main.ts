@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RAW_READERS, SINKS, SOURCES } from '../../adapters/index.js';
+import type { StageBuffer } from '../buffer/buffer.js';
+import type { StageName, StageRef } from '../buffer/manifest.js';
+import { openBuffer } from '../buffer/open-buffer.js';
+import { asDatamillError, BufferError, NotSupportedError, type DatamillError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
+import type { StageContext } from '../core/stage-context.js';
+import { asStageLogger, stageProcessLogger } from '../log/logger.js';
+import type { JobSpec } from '../spec/job-schema.js';
+import { redact, resolveSecrets } from '../spec/secrets.js';
+import { runAdapt } from './adapt.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_RETRYABLE } from './exit-codes.js';
+import { inputStageOf } from './plan.js';
+import { runTransformStage } from './transform-stage.js';
+import { typedInput } from './typed-input.js';
+
+export interface StageArgs {
+  buffer: string;
+  baseDir: string;
+  tenant: string;
+  job: string;
+  run: string;
+  stage: StageName;
+  attempt: number;
+}
+
+
+type Figures = Record<string, number | string>;
+
+function emit(record: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(record) + '\n');
+}
+
+async function requireManifest(buffer: StageBuffer, ref: StageRef) {
+  const m = await buffer.readManifest(ref);
+  if (!m) throw new BufferError(`the ${ref.stage} stage of run ${ref.run} has no committed output (no _manifest.json); run it first`, { details: { where: ref.stage } });
+  return m;
+}
+
+async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): Promise<Figures> {
+  const ref: StageRef = { tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: ctx.stage };
+  const inputStage = inputStageOf(spec, ctx.stage);
+  const inputRef = inputStage ? { ...ref, stage: inputStage } : null;
+  switch (ctx.stage) {
+    case 'extract': {
+      const connector = SOURCES[spec.extract.from];
+      if (!connector) throw new NotSupportedError(`extract.from: ${spec.extract.from} sources are not supported yet`);
+      const out = await buffer.begin(ref, ctx.attempt);
+      const result = await connector.createSource(spec.extract as never).extract(ctx, out);
+      const rows = result.parts.reduce((a, p) => a + p.rows, 0);
+      const figures = { rows_out: rows, ...(result.figures ?? {}) };
+      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'extract', attempt: ctx.attempt, format: result.format, ...(result.csv ? { csv: result.csv } : {}), parts: result.parts, figures });
+      return figures;
+    }
+    case 'adapt': {
+      const input = await requireManifest(buffer, inputRef!);
+      if (input.format === 'tsv') throw new BufferError('adapt expects raw csv/ndjson parts from extract');
+      const out = await buffer.begin(ref, ctx.attempt);
+      const outcome = await runAdapt(spec.adapt, input, RAW_READERS[input.format], (p) => buffer.openPart(inputRef!, p), out, ctx);
+      // On failure the rejects are committed (and the typed parts dropped) so the reasons can be read.
+      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'adapt', attempt: ctx.attempt, format: 'tsv', schema: outcome.schema, parts: outcome.failure ? [] : outcome.parts, rejects: outcome.rejects, figures: { ...outcome.figures, ...(outcome.failure ? { failed: outcome.failure.message } : {}) } });
+      if (outcome.failure) throw outcome.failure;
+      return outcome.figures;
+    }
+    case 'transform': {
+      const input = await requireManifest(buffer, inputRef!);
+      const out = await buffer.begin(ref, ctx.attempt);
+      return runTransformStage(spec, typedInput(buffer, inputRef!, input), out, ctx);
+    }
+    case 'load': {
+      const input = await requireManifest(buffer, inputRef!);
+      const connector = SINKS[spec.load.to];
+      if (!connector) throw new NotSupportedError(`load.to: ${spec.load.to} sinks are not supported yet`);
+      const result = await connector.createSink(spec.load as never).load(ctx, typedInput(buffer, inputRef!, input));
+      const figures: Figures = { rows_in: input.rows, rows_out: result.rowsLoaded, target: result.target, ...(result.alreadyLoaded ? { already_loaded: 'true' } : {}), ...(result.figures ?? {}) };
+      const out = await buffer.begin(ref, ctx.attempt);
+      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], figures });
+      return figures;
+    }
+  }
+}
+
+/** `datamill stage …`: runs one stage of one run as this process, reporting on stdout as JSON lines. */
+export async function runStageProcess(args: StageArgs): Promise<number> {
+  const logger = stageProcessLogger({ job: args.job, run: args.run, stage: args.stage, attempt: args.attempt });
+  const log = asStageLogger(logger);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('stage cancelled by signal'));
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const tmp = mkdtempSync(join(tmpdir(), `datamill-${args.stage}-`));
+  let rows = 0;
+  let lastReport = 0;
+  const started = Date.now();
+  const ctx: StageContext = {
+    tenant: args.tenant, job: args.job, run: args.run, stage: args.stage, attempt: args.attempt,
+    log, signal: abort.signal, baseDir: args.baseDir, tmpDir: tmp,
+    progress(n) {
+      rows += n;
+      const now = Date.now();
+      if (now - lastReport >= 200) {
+        lastReport = now;
+        emit({ type: 'progress', rows });
+      }
+    },
+    secret: (v) => resolveSecrets(v, args.baseDir),
+  };
+  let code = EXIT_OK;
+  try {
+    const buffer = openBuffer(args.buffer, args.baseDir);
+    const text = await buffer.getRunFile(args, '_job.json');
+    if (text === null) throw new BufferError(`run ${args.run} has no _job.json in ${args.buffer}`);
+    const spec = JSON.parse(text) as JobSpec;
+    log.info(`${args.stage} started`, { attempt: args.attempt });
+    faultPoint(ctx, 'start');
+    const figures = await execute(spec, buffer, ctx);
+    log.info(`${args.stage} finished`, { ...figures, duration_ms: Date.now() - started });
+    emit({ type: 'progress', rows });
+    emit({ type: 'result', ok: true, figures, usage: usage() });
+  } catch (thrown) {
+    const err: DatamillError = asDatamillError(thrown);
+    const level = err.retryable ? 'error' : 'fatal';
+    log[level](redact(err.message), { error: err.name, retryable: err.retryable, ...(err.details.where ? { where: err.details.where } : {}) });
+    if (process.env.DATAMILL_LOG_LEVEL === 'debug' && err.stack) log.debug(redact(err.stack));
+    emit({ type: 'result', ok: false, error: { name: err.name, message: redact(err.message), retryable: err.retryable, where: err.details.where }, usage: usage() });
+    code = err.retryable ? EXIT_RETRYABLE : EXIT_FAILED;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return code;
+}
+
+function usage() {
+  const u = process.resourceUsage();
+  return { max_rss_bytes: u.maxRSS * 1024, cpu_seconds: (u.userCPUTime + u.systemCPUTime) / 1e6 };
+}

@@ -1,0 +1,74 @@
+import type { StageName } from '../buffer/manifest.js';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type AttemptStatus = 'running' | 'succeeded' | 'failed';
+
+export interface RunError {
+  stage: StageName | null;
+  name: string;
+  message: string;
+  retryable: boolean;
+  where?: string;
+}
+
+export interface RunRecord {
+  id: string;
+  job: string;
+  tenant: string;
+  status: RunStatus;
+  trigger: string;
+  jobFile: string;
+  buffer: string;
+  params: Record<string, string>;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: RunError | null;
+  /** Headline figures: rows extracted, loaded, rejected; the load target. */
+  figures: Record<string, number | string>;
+}
+
+export interface StageAttemptRecord {
+  runId: string;
+  stage: StageName;
+  attempt: number;
+  status: AttemptStatus;
+  executor: string;
+  taskId: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  error: RunError | null;
+  rowsIn: number | null;
+  rowsOut: number | null;
+  rowsRejected: number | null;
+  bytesOut: number | null;
+  durationMs: number | null;
+  peakRssBytes: number | null;
+  cpuSeconds: number | null;
+}
+
+export interface RunQuery {
+  job?: string;
+  tenant?: string;
+  status?: RunStatus;
+  limit?: number;
+}
+
+/**
+ * Where runs and stage attempts are recorded. Only the runtime writes here; stages never do (DESIGN §4).
+ * SQLite by default; a PostgreSQL store implements the same interface for shared deployments.
+ */
+export interface StateStore {
+  createRun(run: RunRecord): Promise<void>;
+  updateRun(id: string, patch: Partial<Omit<RunRecord, 'id'>>): Promise<void>;
+  getRun(id: string): Promise<RunRecord | null>;
+  /** Resolves a unique prefix of a run id (like git's short hashes). */
+  findRun(idOrPrefix: string): Promise<RunRecord | null>;
+  listRuns(query?: RunQuery): Promise<RunRecord[]>;
+  startAttempt(attempt: StageAttemptRecord): Promise<void>;
+  finishAttempt(runId: string, stage: StageName, attempt: number, patch: Partial<StageAttemptRecord>): Promise<void>;
+  listAttempts(runId: string): Promise<StageAttemptRecord[]>;
+  close(): Promise<void>;
+}
