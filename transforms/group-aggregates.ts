@@ -121,7 +121,12 @@ export function avgAggregate(name: string, input: number, type: FieldType): Aggr
       },
       encode: (s) => [formatDecimal((s as State).sum.unscaled, (s as State).sum.scale), (s as State).count],
       decode: (j) => ({ sum: decimalState((j as [string, number])[0])!, count: (j as [string, number])[1] }),
-      result: (s) => ((s as State).count === 0 ? null : Number(formatDecimal((s as State).sum.unscaled, (s as State).sum.scale)) / (s as State).count),
+      result(s) {
+        const { sum, count } = s as State;
+        if (count === 0) return null;
+        // Divide exactly with 20 extra digits, so the double is the nearest one to the true average.
+        return Number(formatDecimal((sum.unscaled * pow10(20)) / BigInt(count), sum.scale + 20));
+      },
     };
   }
   return {

@@ -14,6 +14,10 @@ export function csvEncoder(schema: Schema, delimiter: string): { header: string;
   const special = new RegExp(`[${delimiter.replace(/[\\\]^-]/g, '\\$&')}"\\r\\n]`);
   const cell = (s: string) => (s.length === 0 ? '""' : special.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const types = schema.map((f) => f.type);
+  // Numbers, booleans, dates and timestamps are made of these characters only: unless the delimiter is
+  // one of them, such a column never needs the quoting check.
+  const plainSafe = !/[0-9A-Za-z.:+-]/.test(delimiter);
+  const check = types.map((t) => !plainSafe || t === 'string' || t === 'json');
   const n = types.length;
   return {
     header: schema.map((f) => cell(f.name)).join(delimiter) + '\n',
@@ -22,7 +26,9 @@ export function csvEncoder(schema: Schema, delimiter: string): { header: string;
       for (let i = 0; i < n; i++) {
         if (i > 0) out += delimiter;
         const v = row[i];
-        if (v !== null && v !== undefined) out += cell(formatValue(types[i]!, v));
+        if (v === null || v === undefined) continue;
+        const s = formatValue(types[i]!, v);
+        out += check[i] ? cell(s) : s;
       }
       return out + '\n';
     },

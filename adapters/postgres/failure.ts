@@ -41,7 +41,9 @@ export function loadFailure(err: unknown, targetDisplay: string, parts: readonly
   const isSqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code);
   const bits: string[] = [];
   if (isSqlState) bits.push(`SQLSTATE ${code}`);
-  if (e.column) bits.push(`column ${e.column}`);
+  // COPY names the column only in its context line ("COPY t, line 2, column n: …").
+  const column = e.column ?? (e.where ? /^COPY [^,]+, line \d+, column ([^:]+):/.exec(e.where)?.[1] : undefined);
+  if (column) bits.push(`column ${column}`);
   if (e.constraint) bits.push(`constraint ${e.constraint}`);
   const at = locateCopyLine(e.where, parts);
   if (at) bits.push(`input ${at}`);
@@ -53,7 +55,7 @@ export function loadFailure(err: unknown, targetDisplay: string, parts: readonly
   const dataError = isSqlState && (code.startsWith('22') || code.startsWith('23'));
   return new LoadError(redact(message), {
     retryable: !dataError && isTransient(err),
-    details: { where: e.table ? `${targetDisplay} (${e.table})` : targetDisplay, sqlstate: code, column: e.column, input: at ?? undefined },
+    details: { where: e.table ? `${targetDisplay} (${e.table})` : targetDisplay, sqlstate: code, column, input: at ?? undefined },
     cause: err,
   });
 }

@@ -116,14 +116,14 @@ async function write(
     return { rowsLoaded: n, figures: { inserted: n } };
   }
   if (config.mode === 'replace') {
-    await client.query(sql.createStagingSql(t, q));
+    for (const s of sql.createStagingSql(t, columns, q, false)) await client.query(s);
     const n = await copy(q(sql.STAGING));
     // TRUNCATE takes the exclusive lock, so readers wait only for this last step, not for the COPY.
     for (const s of sql.replaceSql(t, columns, q)) await client.query(s);
     return { rowsLoaded: n, figures: { inserted: n } };
   }
   const key = config.key!;
-  for (const s of sql.createUpsertStagingSql(t, columns, q)) await client.query(s);
+  for (const s of sql.createStagingSql(t, columns, q, true)) await client.query(s);
   const copied = await copy(q(sql.STAGING));
   const nulls = await client.query<{ n: string }>(sql.nullKeysSql(key, q));
   const nullRows = Number(nulls.rows[0]?.n ?? 0);

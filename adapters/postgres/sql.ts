@@ -62,20 +62,16 @@ export function copySql(tableSql: string, columns: readonly string[], q: Quote):
 }
 
 /**
- * The staging tables live only for the transaction. For replace, LIKE … INCLUDING DEFAULTS keeps the
- * target's column types and NOT NULLs, so COPY rejects a bad row at its input line. For upsert, only the
- * input columns with the target's types (no constraints: a null key gets its own clear message), plus an
- * ordinal that records input order so the last occurrence of a key can win.
+ * The staging table lives only for the transaction and holds the input columns with the target's exact
+ * types (CREATE … AS SELECT … WITH NO DATA keeps typmods), so COPY parses values as the target will.
+ * Not LIKE target: that would also copy NOT NULLs of target columns the input does not fill (an identity
+ * column, for one) without what fills them, and COPY would fail. Constraints are checked when the rows
+ * reach the target. Upserts add an ordinal recording input order, so the last occurrence of a key wins.
  */
-export function createStagingSql(t: Target, q: Quote): string {
-  return `CREATE TEMP TABLE ${q(STAGING)} (LIKE ${t.sql} INCLUDING DEFAULTS) ON COMMIT DROP`;
-}
-
-export function createUpsertStagingSql(t: Target, columns: readonly string[], q: Quote): string[] {
-  return [
-    `CREATE TEMP TABLE ${q(STAGING)} ON COMMIT DROP AS SELECT ${columnList(columns, q)} FROM ${t.sql} WITH NO DATA`,
-    `ALTER TABLE ${q(STAGING)} ADD COLUMN ${q(ORDINAL)} bigserial`,
-  ];
+export function createStagingSql(t: Target, columns: readonly string[], q: Quote, withOrdinal: boolean): string[] {
+  const out = [`CREATE TEMP TABLE ${q(STAGING)} ON COMMIT DROP AS SELECT ${columnList(columns, q)} FROM ${t.sql} WITH NO DATA`];
+  if (withOrdinal) out.push(`ALTER TABLE ${q(STAGING)} ADD COLUMN ${q(ORDINAL)} bigserial`);
+  return out;
 }
 
 export function replaceSql(t: Target, columns: readonly string[], q: Quote): string[] {

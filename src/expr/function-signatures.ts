@@ -1,6 +1,6 @@
 import { ExpressionError } from '../core/errors.js';
 import { TRUNC_UNITS, type TruncUnit } from './temporal.js';
-import { compareType, isNumeric, typeName, unifyTypes, type ExprType, type TNode } from './typed-ast.js';
+import { coerceTemporalLiterals, compareType, typeName, unifyTypes, type ExprType, type TNode } from './typed-ast.js';
 
 /** Where a call sits in the source, for error messages. */
 export interface CallSite {
@@ -22,9 +22,9 @@ export interface FunctionDef {
 const NUMERIC: readonly ExprType[] = ['integer', 'number', 'decimal'];
 const TEMPORAL: readonly ExprType[] = ['timestamp', 'date'];
 
-function argError(site: CallSite, i: number, message: string): ExpressionError {
+function argError(site: CallSite, i: number, message: string, hint = ''): ExpressionError {
   const col = site.argCols[i] ?? site.col;
-  return new ExpressionError(`${site.name}() ${message} at column ${col}`, col);
+  return new ExpressionError(`${site.name}() ${message} at column ${col}${hint}`, col);
 }
 
 /** Checks argument i is one of `accepted` (the null literal always fits) and returns its type. */
@@ -32,7 +32,7 @@ function need(args: TNode[], site: CallSite, i: number, accepted: readonly ExprT
   const t = args[i]!.type;
   if (t === 'null' || accepted.includes(t)) return t;
   const list = accepted.length === 1 ? `a ${accepted[0]}` : `${accepted.slice(0, -1).join(', ')} or ${accepted.at(-1)}`;
-  throw argError(site, i, `expects ${list} as argument ${i + 1}, got ${typeName(t)}${hint}`);
+  throw argError(site, i, `expects ${list} as argument ${i + 1}, got ${typeName(t)}`, hint);
 }
 
 function literal(args: TNode[], site: CallSite, i: number, what: string): string | number {
@@ -49,7 +49,7 @@ function retype(type: ExprType, arg: TNode): TNode {
   return { k: 'retype', type, arg };
 }
 
-const STRING_HINT = ' (convert with to_string(x))';
+const STRING_HINT = '; convert other types with to_string(x)';
 
 function stringFn(name: string, impl: string, result: ExprType): FunctionDef {
   return {
@@ -178,6 +178,7 @@ const DEFS: FunctionDef[] = [
   {
     name: 'coalesce', signature: 'coalesce(a, b, …)', minArgs: 1, maxArgs: Infinity,
     check(args, site) {
+      coerceTemporalLiterals(args, site.argCols);
       return { k: 'coalesce', type: variadicType(args, site, unifyTypes, 'in its arguments'), args };
     },
   },
@@ -193,6 +194,7 @@ const DEFS: FunctionDef[] = [
   {
     name: 'nullif', signature: 'nullif(a, b)', minArgs: 2, maxArgs: 2,
     check(args, site) {
+      coerceTemporalLiterals(args, site.argCols);
       const via = compareType(args[0]!.type, args[1]!.type);
       if (via === null) throw argError(site, 1, `cannot compare ${typeName(args[0]!.type)} with ${typeName(args[1]!.type)}`);
       return { k: 'nullif', type: args[0]!.type, via, left: args[0]!, right: args[1]! };
@@ -227,6 +229,7 @@ const DEFS: FunctionDef[] = [
   ...(['least', 'greatest'] as const).map((which): FunctionDef => ({
     name: which, signature: `${which}(a, b, …)`, minArgs: 1, maxArgs: Infinity,
     check(args, site) {
+      coerceTemporalLiterals(args, site.argCols);
       const type = variadicType(args, site, compareType, 'in its arguments (they must be comparable)');
       return { k: 'extreme', type, which, args };
     },

@@ -29,7 +29,7 @@ export const FUNCTION_NAMES: readonly string[] = Object.freeze([...FUNCTIONS.key
  */
 export function compileExpression(source: string, schema: Schema): CompiledExpression {
   if (typeof source !== 'string') throw new ExpressionError(`an expression must be text, got ${typeof source}`, 1);
-  if (source.trim() === '') throw new ExpressionError('the expression is empty; write e.g. views > 0', 1);
+  if (source.trim() === '') throw new ExpressionError('the expression is empty at column 1; write e.g. views > 0', 1);
   const ast = parse(source);
   const typed = new Checker(schema).check(ast);
   const { evaluate } = generate(typed);

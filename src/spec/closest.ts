@@ -16,7 +16,7 @@ function distance(a: string, b: string): number {
 /** The closest candidate within a third of the word's length, or undefined. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
-  let bestD = Math.max(1, Math.floor(word.length / 3)) + 1;
+  let bestD = Math.max(2, Math.ceil(word.length / 3)) + 1;
   for (const c of candidates) {
     const d = distance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {

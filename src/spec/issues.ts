@@ -53,9 +53,10 @@ export function describeIssue(issue: Issue, root: unknown, prefix: PropertyKey[]
     case 'invalid_union': {
       if (issue.discriminator) {
         const allowed = discriminatorValues(issue.discriminator);
-        const got = valueAt(root, [...path, issue.discriminator]);
+        const at = path[path.length - 1] === issue.discriminator ? path : [...path, issue.discriminator];
+        const got = valueAt(root, at);
         return {
-          path: [...path, issue.discriminator],
+          path: at,
           message: got === undefined ? `missing; expected one of ${allowed.join(' | ')}` : `unknown ${issue.discriminator === 'from' ? 'source' : 'sink'} ${show(got)}${typeof got === 'string' ? didYouMean(got, allowed) : ''}; expected one of ${allowed.join(' | ')}`,
         };
       }

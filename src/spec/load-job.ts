@@ -81,12 +81,12 @@ export function loadJobFile(file: string, options: { params?: Record<string, str
 
 export function parseJob(text: string, file: string, baseDir: string, params: Record<string, string>): { job: LoadedJob | null; problems: SpecProblem[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const problems: SpecProblem[] = [];
   const at = (p: ReadonlyArray<PropertyKey>, message: string) => problems.push({ file, ...locate(doc, lines, p), path: formatPath(p), message });
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    problems.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]! });
+    problems.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
   }
   if (problems.length > 0) return { job: null, problems };
   const raw = doc.toJS() as unknown;

@@ -156,12 +156,13 @@ test('an upsert whose input has a null key fails without changing the table', as
   assert.deepEqual(await db.query(`SELECT views::int FROM analytics.stats`), [{ views: 1 }]);
 });
 
-test('replace leaves exactly the new rows in the table', async (t) => {
+test('replace leaves exactly the new rows in the table, filling columns the input lacks from their defaults', async (t) => {
   const db = await withDb(t);
+  await db.query(`CREATE SCHEMA analytics; CREATE TABLE analytics.stats (id bigint GENERATED ALWAYS AS IDENTITY, day date, site_id bigint, views bigint, note text NOT NULL DEFAULT 'auto')`);
   await loadRows(db, STATS, [['2026-01-01', 1, 1], ['2026-01-01', 2, 2]], {}, { run: 'run-1' });
   const { result } = await loadRows(db, STATS, [['2026-02-01', 3, 3]], { mode: 'replace' }, { run: 'run-2' });
   assert.equal(result.rowsLoaded, 1);
-  assert.deepEqual(await db.query(`SELECT day::text, site_id::int, views::int FROM analytics.stats`), [{ day: '2026-02-01', site_id: 3, views: 3 }]);
+  assert.deepEqual(await db.query(`SELECT day::text, site_id::int, views::int, note, id > 2 AS fresh_id FROM analytics.stats`), [{ day: '2026-02-01', site_id: 3, views: 3, note: 'auto', fresh_id: true }]);
   await loadRows(db, STATS, [], { mode: 'replace' }, { run: 'run-3' });
   assert.deepEqual(await db.query(`SELECT count(*)::int AS n FROM analytics.stats`), [{ n: 0 }], 'an empty input replaces with nothing');
 });

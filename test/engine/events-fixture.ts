@@ -9,14 +9,17 @@ export function writeEvents(dir: string, name: string, options: { rows: number; 
   const start = options.start ?? 1;
   let seed = 42 + start;
   const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
+    // mulberry32: deterministic and well mixed in every bit (an LCG's low bits repeat)
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
   };
   const countries = ['ES', 'FR', 'DE', '', 'US'];
   const lines = ['event_id,time,site_id,country,page,views,clicks'];
   for (let i = 0; i < options.rows; i++) {
     const views = rand(20);
-    lines.push(`${start + i},2026-01-0${1 + rand(3)}T${String(rand(24)).padStart(2, '0')}:${String(rand(60)).padStart(2, '0')}:00Z,${1 + rand(4)},${countries[rand(5)]},"/p/${rand(9)}, ""x""",${views},${views === 0 ? 0 : rand(views + 1)}`);
+    lines.push(`${start + i},2026-01-0${1 + rand(3)}T${String(rand(24)).padStart(2, '0')}:${String(rand(60)).padStart(2, '0')}:00Z,${1 + rand(6)},${countries[rand(5)]},"/p/${rand(9)}, ""x""",${views},${views === 0 ? 0 : rand(views + 1)}`);
   }
   const bad = options.bad ?? 0;
   const kinds = [

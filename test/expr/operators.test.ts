@@ -18,6 +18,7 @@ test('literals evaluate to their values and types', () => {
     ['1.5', 1.5, 'number'],
     ['2e3', 2000, 'number'],
     ["'it''s'", "it's", 'string'],
+    ["'it\\'s'", "it's", 'string'],
     ['"say \\"hi\\""', 'say "hi"', 'string'],
     ["'a\\nb\\t\\\\'", 'a\nb\t\\', 'string'],
     ["'\\d+'", '\\d+', 'string'],
