@@ -147,7 +147,7 @@ class GroupOp implements StreamOp {
       }
     }
     if (this.held > this.budget) {
-      this.spill(this.groups, this.partitionFiles(this.rootDir(), 0), 0);
+      this.spill(this.groups, this.partitionFiles(this.rootDir()), 0);
       this.groups = new Map();
       this.held = 0;
     }
@@ -162,7 +162,7 @@ class GroupOp implements StreamOp {
     return this.spillDir;
   }
 
-  private partitionFiles(dir: string, _depth: number): string[] {
+  private partitionFiles(dir: string): string[] {
     return Array.from({ length: PARTITIONS }, (_, p) => join(dir, `part-${String(p).padStart(2, '0')}.jsonl`));
   }
 
@@ -211,7 +211,7 @@ class GroupOp implements StreamOp {
       return;
     }
     const dir = this.spillDir;
-    const files = this.partitionFiles(dir, 0);
+    const files = this.partitionFiles(dir);
     if (this.groups.size > 0) this.spill(this.groups, files, 0);
     this.groups = new Map();
     this.held = 0;
@@ -254,7 +254,7 @@ class GroupOp implements StreamOp {
           if (subFiles === null) {
             const sub = `${file}.d`;
             mkdirSync(sub);
-            subFiles = this.partitionFiles(sub, depth);
+            subFiles = this.partitionFiles(sub);
           }
           this.spill(map, subFiles, depth);
           map = new Map();

@@ -19,7 +19,7 @@ export class Checker {
   /** A Map, not an object: a column named `constructor` or `__proto__` is just a name. */
   private readonly columns = new Map<string, ColumnInfo>();
 
-  constructor(private readonly schema: Schema) {
+  constructor(schema: Schema) {
     schema.forEach((f, index) => {
       if (!this.columns.has(f.name)) this.columns.set(f.name, { index, type: f.type });
     });
@@ -88,7 +88,10 @@ export class Checker {
       }
       case 'case': {
         const whens = ast.whens.map((w) => ({ cond: this.booleanOperand(w.cond, 'when'), then: this.check(w.then) }));
-        const otherwise = ast.otherwise ? this.check(ast.otherwise) : nullLiteral('null');
+        const results = [...whens.map((w) => w.then), ast.otherwise ? this.check(ast.otherwise) : nullLiteral('null')];
+        coerceTemporalLiterals(results, [...ast.whens.map((w) => w.then.col), ast.otherwise?.col ?? ast.col]);
+        const otherwise = results.pop()!;
+        results.forEach((then, i) => (whens[i]!.then = then));
         let type: ExprType = otherwise.type;
         for (const w of whens) {
           const next = unifyTypes(type, w.then.type);

@@ -248,7 +248,6 @@ export function generate(root: TNode): { evaluate: Evaluator; source: string } {
   const expr = g.gen(root);
   const body = `"use strict"; return function evaluate(r) { ${g.tempDeclarations()} return ${expr}; };`;
   const consts = Object.freeze(g.consts.slice());
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built only from the checked tree, see above
   const factory = new Function('f', 'c', body) as (f: typeof LIBRARY, c: readonly unknown[]) => Evaluator;
   return { evaluate: factory(LIBRARY, consts), source: body };
 }

@@ -182,7 +182,6 @@ const library = {
   },
 };
 
-export type LibraryName = keyof typeof library;
 
 export const LIBRARY: Readonly<Record<string, (...args: never[]) => unknown>> = Object.freeze(Object.assign(Object.create(null) as object, library));
 

@@ -186,6 +186,9 @@ const DEFS: FunctionDef[] = [
     name: 'if', signature: 'if(condition, then, else)', minArgs: 3, maxArgs: 3,
     check(args, site) {
       need(args, site, 0, ['boolean']);
+      const branches = [args[1]!, args[2]!];
+      coerceTemporalLiterals(branches, site.argCols.slice(1));
+      [args[1], args[2]] = branches as [TNode, TNode];
       const type = unifyTypes(args[1]!.type, args[2]!.type);
       if (type === null) throw argError(site, 2, `cannot mix ${typeName(args[1]!.type)} and ${typeName(args[2]!.type)} in its branches`);
       return { k: 'case', type, whens: [{ cond: args[0]!, then: args[1]! }], otherwise: args[2]! };

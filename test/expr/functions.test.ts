@@ -31,7 +31,8 @@ test('null-handling functions: coalesce, if, nullif', () => {
     ['coalesce(missing, clicks, 1)', 30, 'integer'], ['coalesce(missing, ratio)', 2.5, 'number'], ['coalesce(missing, null)', null],
     ['coalesce(nothing, country)', 'ES', 'string'], ['coalesce(missing, price)', 12.345, 'number'],
     ["if(views > 10, 'many', 'few')", 'many', 'string'], ['if(flag_null, 1, 2)', 2, 'integer'], ['if(active, 1, 0.5)', 1, 'number'],
-    ['if(active, null, views)', null, 'integer'],
+    ['if(active, null, views)', null, 'integer'], ["if(active, day, '2026-01-01')", '2026-02-28', 'date'],
+    ["case when active then ts else '2026-01-01' end", Date.UTC(2026, 0, 15, 10, 30, 5, 250), 'timestamp'],
     ['nullif(views, 200)', null, 'integer'], ['nullif(views, 1)', 200], ['nullif(views, missing)', 200], ['nullif(missing, 1)', null],
   ]);
 });
