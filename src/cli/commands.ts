@@ -1,3 +1,5 @@
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { DatamillError, NotSupportedError, SpecError } from '../core/errors.js';
 import { ProcessExecutor } from '../runtime/process-executor.js';
@@ -60,8 +62,9 @@ export async function runCli(argv: string[]): Promise<number> {
           const f = run.figures;
           const took = Date.parse(run.finishedAt!) - Date.parse(run.startedAt!);
           if (run.status === 'succeeded') {
-            const target = (job.spec.load as { table?: string; path?: string }).table ?? (job.spec.load as { path?: string }).path ?? job.spec.load.to;
+            const target = typeof f.target === 'string' && f.target.startsWith('/') ? relative(process.cwd(), f.target) || f.target : (f.target ?? job.spec.load.to);
             process.stdout.write(`run ${run.id} succeeded in ${(took / 1000).toFixed(1)}s: ${f.rows_extracted ?? 0} rows extracted, ${f.rows_rejected ?? 0} rejected, ${f.rows_loaded ?? 0} loaded into ${job.spec.load.to} ${target}\n`);
+            if (Number(f.rows_rejected) > 0 && run.buffer.startsWith('file://')) process.stdout.write(`rejected rows and their reasons: ${relative(process.cwd(), join(fileURLToPath(run.buffer), run.tenant, run.job, run.id, 'adapt', '_rejects'))}/\n`);
           } else process.stderr.write(`run ${run.id} ${run.status}: ${run.error?.stage ? run.error.stage + ': ' : ''}${run.error?.message ?? ''}\n`);
           process.stdout.write(`details: datamill show ${run.id}   logs: datamill logs ${run.id}\n`);
         }

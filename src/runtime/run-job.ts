@@ -94,8 +94,9 @@ export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRe
     if (spec.resources) log.warn('resources are recorded but not enforced by the process executor (the resource pool is not built yet)');
     const buffer = openBuffer(bufferUrl, job.baseDir);
     await buffer.putRunFile({ tenant: spec.tenant, job: spec.job, run: id }, '_job.json', JSON.stringify(spec, null, 2));
-    for (const stage of stages) await runStage(job, run, stage, buffer, log, options);
-    const final = await summarize(store, id);
+    let target: string | number | undefined;
+    for (const stage of stages) target = (await runStage(job, run, stage, buffer, log, options)).target ?? target;
+    const final = { ...(await summarize(store, id)), ...(target === undefined ? {} : { target }) };
     await finish(store, run, 'succeeded', null, final, log);
   } catch (thrown) {
     const err = asDatamillError(thrown);
@@ -133,7 +134,7 @@ async function summarize(store: StateStore, runId: string): Promise<Record<strin
   return out;
 }
 
-async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions): Promise<void> {
+async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions): Promise<Record<string, number | string>> {
   const s = settingsOf(job, stage);
   const input = inputStageOf(job.spec, stage);
   const inputManifest = input ? await buffer.readManifest({ tenant: run.tenant, job: run.job, run: run.id, stage: input }) : null;
@@ -141,7 +142,7 @@ async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer
     options.onEvent?.({ type: 'stage-start', stage, attempt, totalRows: inputManifest?.rows ?? null });
     const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
-    if (outcome.ok) return;
+    if (outcome.ok) return outcome.figures;
     const error = outcome.error!;
     if (!error.retryable || attempt >= s.attempts || options.signal?.aborted) {
       const why = !error.retryable ? 'not retryable' : attempt >= s.attempts ? `after ${attempt} attempt${attempt > 1 ? 's' : ''}` : 'cancelled';

@@ -5,22 +5,7 @@ import { join } from 'node:path';
 import { testDatabase, type TestDatabase } from '../support/database.js';
 import { datamill, workspace } from '../support/cli.js';
 import { siteStatsJob, writeEvents } from './events-fixture.js';
-
-/** The rows the job must produce, computed independently by PostgreSQL from the raw CSV text. */
-async function expectedSiteStats(db: TestDatabase, files: string[]): Promise<Array<Record<string, string>>> {
-  await db.query('CREATE TABLE raw_events (event_id text, time text, site_id text, country text, page text, views text, clicks text)');
-  for (const file of files) {
-    const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
-    for (const line of lines) {
-      const cells = line.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, ''));
-      if (cells.length < 7 || !/^\d+$/.test(cells[5]!) || !/T([01]\d|2[0-3]):[0-5]\d/.test(cells[1]!)) continue;
-      await db.query('INSERT INTO raw_events VALUES ($1,$2,$3,$4,$5,$6,$7)', cells.slice(0, 7));
-    }
-  }
-  return db.query(`SELECT (time::timestamptz AT TIME ZONE 'UTC')::date::text AS day, site_id::bigint::text AS site_id,
-      sum(views::bigint)::text AS views, sum(clicks::bigint)::text AS clicks, count(*)::text AS events
-    FROM raw_events WHERE views::bigint > 0 GROUP BY 1, 2 ORDER BY 1, 2`);
-}
+import { expectedSiteStats } from './site-stats-sql.js';
 
 async function actual(db: TestDatabase, table = 'analytics.site_stats') {
   return db.query(`SELECT day::text, site_id::text, views::text, clicks::text, events::text FROM ${table} ORDER BY 1, 2`);
