@@ -162,3 +162,15 @@ export async function snapshotFile(file: string, index: number, ctx: StageContex
   report(rows);
   return writer.close(rows);
 }
+
+/** Snapshots every file a source config names, one part each, in order (shared by csv and ndjson). */
+export async function snapshotFiles(path: string | string[], ctx: StageContext, out: StageWriter, options: SnapshotOptions): Promise<PartInfo[]> {
+  const files = await resolveSourceFiles(path, ctx.baseDir);
+  const parts: PartInfo[] = [];
+  for (const [i, file] of files.entries()) {
+    ctx.signal.throwIfAborted();
+    parts.push(await snapshotFile(file, i, ctx, out, options));
+  }
+  ctx.log.info(`extracted ${files.length} ${options.ext} file(s)`, { files: files.length, rows: parts.reduce((a, p) => a + p.rows, 0) });
+  return parts;
+}

@@ -1,7 +1,7 @@
 import type { ExtractResult, Source } from '../../src/core/connector.js';
 import type { Manifest } from '../../src/buffer/manifest.js';
 import type { CsvConfig } from './config.js';
-import { resolveSourceFiles, snapshotFile } from './file-snapshot.js';
+import { snapshotFiles } from './file-snapshot.js';
 
 /** How the parts of a csv extract are to be read back, from the user's config with defaults resolved. */
 export function csvDialect(config: CsvConfig): NonNullable<Manifest['csv']> {
@@ -20,14 +20,8 @@ export function csvDialect(config: CsvConfig): NonNullable<Manifest['csv']> {
 export function createCsvSource(config: CsvConfig): Source {
   return {
     async extract(ctx, out): Promise<ExtractResult> {
-      const files = await resolveSourceFiles(config.path, ctx.baseDir);
-      const parts = [];
-      for (const [i, file] of files.entries()) {
-        ctx.signal.throwIfAborted();
-        parts.push(await snapshotFile(file, i, ctx, out, { ext: 'csv', compression: config.compression, headerLines: config.header ? 1 : 0 }));
-      }
-      ctx.log.info(`extracted ${files.length} csv file(s)`, { files: files.length, rows: parts.reduce((a, p) => a + p.rows, 0) });
-      return { format: 'csv', csv: csvDialect(config), parts, figures: { files: files.length } };
+      const parts = await snapshotFiles(config.path, ctx, out, { ext: 'csv', compression: config.compression, headerLines: config.header ? 1 : 0 });
+      return { format: 'csv', csv: csvDialect(config), parts, figures: { files: parts.length } };
     },
   };
 }

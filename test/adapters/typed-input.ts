@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { FileBuffer } from '../../src/buffer/file-buffer.js';
 import { partName, type StageRef } from '../../src/buffer/manifest.js';
 import type { TypedInput } from '../../src/core/connector.js';
-import { lineBatches } from '../../src/core/lines.js';
-import { rowDecoder, rowEncoder } from '../../src/core/row-codec.js';
+import { rowEncoder } from '../../src/core/row-codec.js';
+import { typedInput } from '../../src/stage/typed-input.js';
 import type { Row, Schema } from '../../src/core/schema.js';
 
 export interface BufferedInput {
@@ -21,20 +21,7 @@ export async function openTypedInput(root: string, ref: StageRef): Promise<Typed
   const buffer = new FileBuffer(`file://${root}`, root);
   const manifest = await buffer.readManifest(ref);
   if (!manifest || !manifest.schema) throw new Error(`no typed output at ${root} for ${JSON.stringify(ref)}`);
-  const schema = manifest.schema;
-  return {
-    schema,
-    manifest,
-    async *parts() {
-      for (const part of manifest.parts) yield { part, stream: buffer.openPart(ref, part) };
-    },
-    async *rows() {
-      const decode = rowDecoder(schema);
-      for (const part of manifest.parts) {
-        for await (const lines of lineBatches(buffer.openPart(ref, part))) yield lines.map(decode);
-      }
-    },
-  };
+  return typedInput(buffer, ref, manifest);
 }
 
 /**

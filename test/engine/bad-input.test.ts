@@ -71,3 +71,14 @@ test('a value the target column cannot take fails the load and leaves the table 
   assert.match(r.stderr, /load: .*(check constraint|site_stats)/i);
   assert.deepEqual(await db.query('SELECT day::text FROM analytics.site_stats'), [{ day: '2000-01-01' }], 'nothing half-loaded');
 });
+
+test('a stage over its timeout is killed, retried as configured, and the run fails saying so', async () => {
+  const ws = workspace();
+  writeEvents(ws.dir, 'events-1.csv', { rows: 10 });
+  const job = ws.write('job.yaml', siteStatsJob({ extra: 'timeout: 50ms' }).replace(/^retries:.*$/m, 'retries: { attempts: 2, backoff: 10ms }'));
+  const r = await datamill(['run', job], { env: { DATAMILL_HOME: ws.home, WAREHOUSE_URL: 'postgres://127.0.0.1:1/x' }, cwd: ws.dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /extract: extract timed out after 50 ms/);
+  const show = JSON.parse((await datamill(['show', (await lastRun(ws.home, ws.dir)).id, '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout) as { attempts: Array<{ stage: string; error: { name: string } }> };
+  assert.deepEqual(show.attempts.map((a) => `${a.stage}:${a.error.name}`), ['extract:TimeoutError', 'extract:TimeoutError']);
+});
