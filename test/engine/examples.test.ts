@@ -33,4 +33,10 @@ test('the README demo job writes its result file with the same rows', async () =
   assert.equal(out[0], 'day,site_id,events,views,clicks,ctr');
   assert.ok(out.length > 5);
   assert.match(r.stdout, /loaded into file .*out\/site-stats\.csv/);
+  const id = /run (\S+) succeeded/.exec(r.stdout)![1]!;
+  const logs = (await datamill(['logs', id, '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(logs.every((e) => e.job === 'site-stats' && e.run === id && ['fatal', 'error', 'warn', 'info', 'debug'].includes(e.level as string) && typeof e.timestamp === 'string'));
+  const fromStages = logs.filter((e) => e.message === 'adapt finished');
+  assert.equal(fromStages.length, 1, "the stage process's own lines are in the run log");
+  assert.deepEqual([fromStages[0]!.stage, fromStages[0]!.attempt, fromStages[0]!.rows_rejected], ['adapt', 1, 2]);
 });
