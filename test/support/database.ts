@@ -37,6 +37,8 @@ export async function testDatabase(): Promise<TestDatabase> {
   await adminClient.end();
   const url = admin.replace(/\/[^/]*$/, `/${name}`);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // DROP DATABASE … WITH (FORCE) terminates this database's sessions; an idle client hearing that is expected.
+  pool.on('error', () => undefined);
   return {
     url,
     name,
