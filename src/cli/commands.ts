@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { DatamillError, NotSupportedError, SpecError } from '../core/errors.js';
 import { ProcessExecutor } from '../runtime/process-executor.js';
-import { runJob } from '../runtime/run-job.js';
+import { replayRun, runJob } from '../runtime/run-job.js';
+import type { RunRecord, StateStore } from '../state/store.js';
+import { STAGES, type StageName } from '../buffer/manifest.js';
 import { loadJobFile, loadJobOrThrow } from '../spec/load-job.js';
 import { formatProblem } from '../spec/problems.js';
 import { redact } from '../spec/secrets.js';
@@ -24,9 +26,46 @@ function parseParams(list: string[]): Record<string, string> {
   return out;
 }
 
+
+/** Prints how a run ended: one summary line, where the rejects are, and how to see more. */
+function reportRun(run: RunRecord, sink: string | undefined, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(run, null, 2) + '\n');
+    return;
+  }
+  const f = run.figures;
+  const took = Date.parse(run.finishedAt!) - Date.parse(run.startedAt!);
+  if (run.status === 'succeeded') {
+    const target = typeof f.target === 'string' && f.target.startsWith('/') ? relative(process.cwd(), f.target) || f.target : (f.target ?? sink ?? '');
+    process.stdout.write(`run ${run.id} succeeded in ${(took / 1000).toFixed(1)}s: ${f.rows_extracted ?? 0} rows extracted, ${f.rows_rejected ?? 0} rejected, ${f.rows_loaded ?? 0} loaded into ${sink ? sink + ' ' : ''}${target}\n`);
+    if (Number(f.rows_rejected) > 0 && run.buffer.startsWith('file://')) process.stdout.write(`rejected rows and their reasons: ${relative(process.cwd(), join(fileURLToPath(run.buffer), run.tenant, run.job, run.id, 'adapt', '_rejects'))}/\n`);
+  } else process.stderr.write(`run ${run.id} ${run.status}: ${run.error?.stage ? run.error.stage + ': ' : ''}${run.error?.message ?? ''}\n`);
+  process.stdout.write(`details: datamill show ${run.id}   logs: datamill logs ${run.id}\n`);
+}
+
+function exitCodeOf(run: RunRecord): number {
+  return run.status === 'succeeded' ? EXIT.ok : run.error?.name === 'NotSupportedError' ? EXIT.unsupported : EXIT.failed;
+}
+
+/** Runs until done; Ctrl-C / SIGTERM cancels the stage in flight and records the run as interrupted. */
+async function withStore<T>(program: Command, work: (store: StateStore, home: string, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const home = homeDir(program.opts().home);
+  const store = openStore(home);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(store, home, abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+}
+
 const PLANNED: Array<[string, string]> = [
   ['serve', 'scheduler + resource pool + HTTP API + web UI'],
-  ['replay', 're-run one stage of an earlier run on its buffered input'],
   ['backfill', 'the runs a schedule would have fired in a period'],
   ['exec', 'one-off container invocation on the pool'],
   ['infer', 'sample a source and print an adapt: block'],
@@ -49,29 +88,25 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(async (file: string, o: { param: string[]; json?: boolean }) => {
       const params = parseParams(o.param);
       const job = loadJobOrThrow(file, params);
-      const home = homeDir(program.opts().home);
-      const store = openStore(home);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal: abort.signal, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
-        if (o.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
-        else {
-          const f = run.figures;
-          const took = Date.parse(run.finishedAt!) - Date.parse(run.startedAt!);
-          if (run.status === 'succeeded') {
-            const target = typeof f.target === 'string' && f.target.startsWith('/') ? relative(process.cwd(), f.target) || f.target : (f.target ?? job.spec.load.to);
-            process.stdout.write(`run ${run.id} succeeded in ${(took / 1000).toFixed(1)}s: ${f.rows_extracted ?? 0} rows extracted, ${f.rows_rejected ?? 0} rejected, ${f.rows_loaded ?? 0} loaded into ${job.spec.load.to} ${target}\n`);
-            if (Number(f.rows_rejected) > 0 && run.buffer.startsWith('file://')) process.stdout.write(`rejected rows and their reasons: ${relative(process.cwd(), join(fileURLToPath(run.buffer), run.tenant, run.job, run.id, 'adapt', '_rejects'))}/\n`);
-          } else process.stderr.write(`run ${run.id} ${run.status}: ${run.error?.stage ? run.error.stage + ': ' : ''}${run.error?.message ?? ''}\n`);
-          process.stdout.write(`details: datamill show ${run.id}   logs: datamill logs ${run.id}\n`);
-        }
-        setCode(run.status === 'succeeded' ? EXIT.ok : run.error?.name === 'NotSupportedError' ? EXIT.unsupported : EXIT.failed);
-      } finally {
-        await store.close();
-      }
+      await withStore(program, async (store, home, signal) => {
+        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        reportRun(run, job.spec.load.to, o.json === true);
+        setCode(exitCodeOf(run));
+      });
+    });
+
+  program
+    .command('replay <run>')
+    .description('re-run a run from one stage on, on the buffered output of the stage before it (the job spec the run used)')
+    .requiredOption('--stage <stage>', 'extract | adapt | transform | load: where to start')
+    .option('--json', 'print the run record as JSON at the end')
+    .action(async (id: string, o: { stage: string; json?: boolean }) => {
+      if (!(STAGES as readonly string[]).includes(o.stage)) throw new SpecError(`--stage ${o.stage}: expected one of ${STAGES.join(', ')}`);
+      await withStore(program, async (store, home, signal) => {
+        const run = await replayRun(id, o.stage as StageName, { store, executor: new ProcessExecutor(), home, signal, trigger: 'replay', ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        reportRun(run, undefined, o.json === true);
+        setCode(exitCodeOf(run));
+      });
     });
 
   program

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import type { StageBuffer } from '../buffer/buffer.js';
 import type { StageName } from '../buffer/manifest.js';
 import { fileBufferRoot } from '../buffer/file-buffer.js';
 import { openBuffer } from '../buffer/open-buffer.js';
-import { asDatamillError } from '../core/errors.js';
+import { asDatamillError, BufferError, SpecError } from '../core/errors.js';
 import { runLogger } from '../log/run-log.js';
 import type { LoadedJob } from '../spec/load-job.js';
 import { redact } from '../spec/secrets.js';
@@ -84,18 +84,47 @@ export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRe
     params: options.params ?? {}, createdAt: new Date().toISOString(), startedAt: new Date().toISOString(), finishedAt: null, error: null, figures: {},
   };
   await store.createRun(run);
+  return executeRun(job, run, stagesOf(spec), options, async (buffer) => {
+    await buffer.putRunFile({ tenant: spec.tenant, job: spec.job, run: id }, '_job.json', JSON.stringify(spec, null, 2));
+  });
+}
+
+/**
+ * Replays an earlier run from one stage on (DESIGN §2 `replay`): the stage re-reads the committed output of
+ * the stage before it, with the job spec the run was started with (from the buffer), as new attempts of
+ * the same run. A replayed load of a run that already committed is a no-op (the load ledger).
+ */
+export async function replayRun(runId: string, from: StageName, options: RunOptions): Promise<RunRecord> {
+  const run = await options.store.findRun(runId);
+  if (!run) throw new BufferError(`no run matches '${runId}'`);
+  const baseDir = dirname(run.jobFile);
+  const text = await openBuffer(run.buffer, baseDir).getRunFile({ tenant: run.tenant, job: run.job, run: run.id }, '_job.json');
+  if (text === null) throw new BufferError(`run ${run.id} has no job spec in its buffer (${run.buffer}); was it removed?`);
+  const spec = JSON.parse(text) as LoadedJob['spec'];
+  const all = stagesOf(spec);
+  if (!all.includes(from)) throw new SpecError(`run ${run.id} has no ${from} stage (its stages: ${all.join(', ')})`);
+  const previous = await options.store.listAttempts(run.id);
+  const firstAttempt = (stage: StageName) => 1 + Math.max(0, ...previous.filter((a) => a.stage === stage).map((a) => a.attempt));
+  Object.assign(run, { status: 'running', startedAt: new Date().toISOString(), finishedAt: null, error: null });
+  await options.store.updateRun(run.id, { status: 'running', startedAt: run.startedAt, finishedAt: null, error: null });
+  return executeRun({ file: run.jobFile, baseDir, spec, source: text }, run, all.slice(all.indexOf(from)), options, async () => undefined, firstAttempt);
+}
+
+async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], options: RunOptions, prepare: (buffer: StageBuffer) => Promise<void>, firstAttempt: (stage: StageName) => number = () => 1): Promise<RunRecord> {
+  const { store, home } = options;
+  const spec = job.spec;
+  const id = run.id;
   const log = runLogger(home, spec.job, id);
-  const stages = stagesOf(spec);
   options.onEvent?.({ type: 'run-start', run, stages });
-  log.info(`run ${id} of ${spec.job} started`, { trigger: run.trigger, stages, job_file: run.jobFile, buffer: bufferUrl });
+  log.info(`run ${id} of ${spec.job} started${stages[0] !== 'extract' ? ` (replay from ${stages[0]})` : ''}`, { trigger: run.trigger, stages, job_file: run.jobFile, buffer: run.buffer });
   try {
     assertSupported(spec);
     if (spec.schedule) log.info('schedule is used by `datamill serve`; this run starts now');
     if (spec.resources) log.warn('resources are recorded but not enforced by the process executor (the resource pool is not built yet)');
-    const buffer = openBuffer(bufferUrl, job.baseDir);
-    await buffer.putRunFile({ tenant: spec.tenant, job: spec.job, run: id }, '_job.json', JSON.stringify(spec, null, 2));
+    const buffer = openBuffer(run.buffer, job.baseDir);
+    await prepare(buffer);
     let target: string | number | undefined;
-    for (const stage of stages) target = (await runStage(job, run, stage, buffer, log, options)).target ?? target;
+    for (const stage of stages) target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage))).target ?? target;
     const final = { ...(await summarize(store, id)), ...(target === undefined ? {} : { target }) };
     await finish(store, run, 'succeeded', null, final, log);
   } catch (thrown) {
@@ -134,22 +163,23 @@ async function summarize(store: StateStore, runId: string): Promise<Record<strin
   return out;
 }
 
-async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions): Promise<Record<string, number | string>> {
+async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions, firstAttempt: number): Promise<Record<string, number | string>> {
   const s = settingsOf(job, stage);
   const input = inputStageOf(job.spec, stage);
   const inputManifest = input ? await buffer.readManifest({ tenant: run.tenant, job: run.job, run: run.id, stage: input }) : null;
-  for (let attempt = 1; ; attempt++) {
+  const lastAttempt = firstAttempt + s.attempts - 1;
+  for (let attempt = firstAttempt; ; attempt++) {
     options.onEvent?.({ type: 'stage-start', stage, attempt, totalRows: inputManifest?.rows ?? null });
     const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
     if (outcome.ok) return outcome.figures;
     const error = outcome.error!;
-    if (!error.retryable || attempt >= s.attempts || options.signal?.aborted) {
-      const why = !error.retryable ? 'not retryable' : attempt >= s.attempts ? `after ${attempt} attempt${attempt > 1 ? 's' : ''}` : 'cancelled';
+    if (!error.retryable || attempt >= lastAttempt || options.signal?.aborted) {
+      const why = !error.retryable ? 'not retryable' : attempt >= lastAttempt ? `after ${s.attempts} attempt${s.attempts > 1 ? 's' : ''}` : 'cancelled';
       log.log('error', `${stage} failed (${why})`, { stage, attempt });
       throw Object.assign(new Error(error.message), { runError: error });
     }
-    const delayMs = Math.min(s.backoffMs * 2 ** (attempt - 1), s.maxBackoffMs);
+    const delayMs = Math.min(s.backoffMs * 2 ** (attempt - firstAttempt), s.maxBackoffMs);
     log.warn(`${stage} attempt ${attempt} failed; retrying in ${delayMs} ms`, { stage, attempt, error: error.message });
     options.onEvent?.({ type: 'retry', stage, attempt, delayMs, error });
     await sleep(delayMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
