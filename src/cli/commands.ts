@@ -10,6 +10,7 @@ import { loadJobFile, loadJobOrThrow } from '../spec/load-job.js';
 import { formatProblem } from '../spec/problems.js';
 import { redact } from '../spec/secrets.js';
 import { homeDir, openStore } from './home.js';
+import { inferJobBlocks } from './infer.js';
 import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
 
@@ -68,7 +69,6 @@ const PLANNED: Array<[string, string]> = [
   ['serve', 'scheduler + resource pool + HTTP API + web UI'],
   ['backfill', 'the runs a schedule would have fired in a period'],
   ['exec', 'one-off container invocation on the pool'],
-  ['infer', 'sample a source and print an adapt: block'],
 ];
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -121,6 +121,14 @@ export async function runCli(argv: string[]): Promise<number> {
         bad += problems.length;
       }
       if (bad > 0) setCode(EXIT.invalid);
+    });
+
+  program
+    .command('infer <source>')
+    .description('sample a csv/ndjson file (or glob) and print extract: and adapt: blocks with inferred types')
+    .option('--rows <n>', 'how many records to sample', '1000')
+    .action(async (source: string, o: { rows: string }) => {
+      process.stdout.write(await inferJobBlocks(source, { rows: Number(o.rows), cwd: process.cwd() }));
     });
 
   addReadCommands(program, setCode);
