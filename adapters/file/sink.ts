@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LoadResult, Sink, TypedInput } from '../../src/core/connector.js';
 import { DatamillError, LoadError } from '../../src/core/errors.js';
@@ -13,15 +13,43 @@ const CHUNK = 1 << 20;
  * Writes every row into a hidden temp file next to the target and renames it over the target at the end:
  * readers see the old file or the new one, never a half-written one. A re-run of the run replaces the
  * file whole (the same content again), which is what makes this sink exactly-once; a crash leaves only
- * the hidden temp file, which the next attempt of the run overwrites.
+ * the hidden temp file, which the next attempt of the run overwrites. A sidecar ledger records which run
+ * wrote the file, so a replay of that run or of an older one leaves it alone.
  */
 export function createFileSink(config: FileSinkConfig): Sink {
   return { load: (ctx, input) => load(config, ctx, input) };
 }
 
+/** `.<name>.datamill.json` beside the file: which run wrote it last (run ids sort by start time). */
+interface FileLedger {
+  run: string;
+  rows: number;
+  loadedAt: string;
+}
+
+function ledgerPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.datamill.json`);
+}
+
+async function readLedger(path: string): Promise<FileLedger | null> {
+  try {
+    return JSON.parse(await readFile(ledgerPath(path), 'utf8')) as FileLedger;
+  } catch {
+    return null;
+  }
+}
+
 async function load(config: FileSinkConfig, ctx: StageContext, input: TypedInput): Promise<LoadResult> {
   const started = Date.now();
   const path = resolve(ctx.baseDir, config.path);
+  // A retried or replayed load of the run that wrote the file, or of an older run, must not replace
+  // newer output: the file holds the newest run's rows, once.
+  const ledger = await readLedger(path);
+  if (ledger && ledger.run >= ctx.run) {
+    const why = ledger.run === ctx.run ? 'this run already wrote it' : `a newer run (${ledger.run}) wrote it`;
+    ctx.log.info(`${path} left as it is: ${why}`, { target: path, loaded_by: ledger.run });
+    return { rowsLoaded: ledger.run === ctx.run ? ledger.rows : 0, target: path, alreadyLoaded: true, figures: { loaded_by: ledger.run } };
+  }
   const format = config.format ?? formatOfPath(path) ?? 'csv';
   const tmp = join(dirname(path), `.${basename(path)}.${ctx.run.replace(/[^A-Za-z0-9._-]/g, '_')}.tmp`);
   let encode: LineEncoder;
@@ -65,6 +93,8 @@ async function load(config: FileSinkConfig, ctx: StageContext, input: TypedInput
       });
     }
     await rename(tmp, path);
+    const record: FileLedger = { run: ctx.run, rows, loadedAt: new Date().toISOString() };
+    await writeFile(ledgerPath(path), JSON.stringify(record) + '\n');
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
     if (ctx.signal.aborted) throw new LoadError(`writing ${path} was cancelled; the file was left as it was`, { details: { where: path } });

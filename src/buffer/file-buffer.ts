@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -49,6 +49,14 @@ class FilePartWriter implements PartWriter {
   }
 }
 
+/** Earlier attempts killed mid-write leave hidden folders; once a commit has landed they are garbage. */
+async function removeLeftovers(runDir: string, stage: string): Promise<void> {
+  const prefix = [`.${stage}.attempt-`, `.${stage}.replaced-`];
+  for (const name of await readdir(runDir)) {
+    if (prefix.some((p) => name.startsWith(p))) await rm(join(runDir, name), { recursive: true, force: true });
+  }
+}
+
 /**
  * The buffer on a local directory. An attempt writes into a hidden sibling folder; commit writes the
  * manifest there (fsynced) and then swaps the folder into place with renames, so a re-run replaces the
@@ -91,7 +99,7 @@ export class FileBuffer implements StageBuffer {
           if (err.code !== 'ENOENT') throw err;
         });
         await rename(tmp, final);
-        await rm(old, { recursive: true, force: true });
+        await removeLeftovers(dirname(final), ref.stage);
         return manifest;
       },
       abort: () => rm(tmp, { recursive: true, force: true }),

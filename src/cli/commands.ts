@@ -51,7 +51,7 @@ function exitCodeOf(run: RunRecord): number {
 /** Runs until done; Ctrl-C / SIGTERM cancels the stage in flight and records the run as interrupted. */
 async function withStore<T>(program: Command, work: (store: StateStore, home: string, signal: AbortSignal) => Promise<T>): Promise<T> {
   const home = homeDir(program.opts().home);
-  const store = openStore(home);
+  const store = await openStore(home);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);

@@ -18,7 +18,7 @@ function duration(r: { startedAt: string | null; finishedAt: string | null }): s
 }
 
 async function findRunOrExit(home: string, id: string): Promise<{ run: RunRecord; attempts: StageAttemptRecord[] } | null> {
-  const store = openStore(home);
+  const store = await openStore(home);
   try {
     const run = await store.findRun(id);
     if (!run) {
@@ -41,7 +41,7 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'print JSON')
     .action(async (o: { job?: string; status?: RunRecord['status']; limit: string; json?: boolean }) => {
-      const store = openStore(homeDir(program.opts().home));
+      const store = await openStore(homeDir(program.opts().home));
       const runs = await store.listRuns({ ...(o.job ? { job: o.job } : {}), ...(o.status ? { status: o.status } : {}), limit: Number(o.limit) });
       await store.close();
       if (o.json) {

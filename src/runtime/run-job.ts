@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import type { StageBuffer } from '../buffer/buffer.js';
@@ -15,6 +16,7 @@ import { inputStageOf, stagesOf } from '../stage/plan.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
 import type { Executor } from './executor.js';
 import { runStageAttempt, type AttemptOutcome } from './stage-attempt.js';
+import { runnerId } from './orphans.js';
 import { assertSupported } from './support-check.js';
 
 export type RunEvent =
@@ -42,7 +44,8 @@ export function newRunId(now = new Date()): string {
 }
 
 function absoluteBuffer(url: string): string {
-  return url.startsWith('file://') && !url.startsWith('file:///') ? `file://${fileBufferRoot(url, process.cwd())}` : url;
+  // A real file URL (percent-encoded), so folders named with '#', '?' or '%' survive the round trip.
+  return url.startsWith('file://') && !url.startsWith('file:///') ? pathToFileURL(fileBufferRoot(url, process.cwd())).href : url;
 }
 
 interface StageSettings {
@@ -82,6 +85,7 @@ export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRe
   const run: RunRecord = {
     id, job: spec.job, tenant: spec.tenant, status: 'running', trigger: options.trigger ?? 'manual', jobFile: resolve(job.file), buffer: bufferUrl,
     params: options.params ?? {}, createdAt: new Date().toISOString(), startedAt: new Date().toISOString(), finishedAt: null, error: null, figures: {},
+    runner: runnerId(),
   };
   await store.createRun(run);
   return executeRun(job, run, stagesOf(spec), options, async (buffer) => {
@@ -105,8 +109,8 @@ export async function replayRun(runId: string, from: StageName, options: RunOpti
   if (!all.includes(from)) throw new SpecError(`run ${run.id} has no ${from} stage (its stages: ${all.join(', ')})`);
   const previous = await options.store.listAttempts(run.id);
   const firstAttempt = (stage: StageName) => 1 + Math.max(0, ...previous.filter((a) => a.stage === stage).map((a) => a.attempt));
-  Object.assign(run, { status: 'running', startedAt: new Date().toISOString(), finishedAt: null, error: null });
-  await options.store.updateRun(run.id, { status: 'running', startedAt: run.startedAt, finishedAt: null, error: null });
+  Object.assign(run, { status: 'running', startedAt: new Date().toISOString(), finishedAt: null, error: null, runner: runnerId() });
+  await options.store.updateRun(run.id, { status: 'running', startedAt: run.startedAt, finishedAt: null, error: null, runner: run.runner });
   return executeRun({ file: run.jobFile, baseDir, spec, source: text }, run, all.slice(all.indexOf(from)), options, async () => undefined, firstAttempt);
 }
 
@@ -124,7 +128,10 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     const buffer = openBuffer(run.buffer, job.baseDir);
     await prepare(buffer);
     let target: string | number | undefined;
-    for (const stage of stages) target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage))).target ?? target;
+    for (const stage of stages) {
+      throwIfCancelled(options.signal, stage);
+      target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage))).target ?? target;
+    }
     const final = { ...(await summarize(store, id)), ...(target === undefined ? {} : { target }) };
     await finish(store, run, 'succeeded', null, final, log);
   } catch (thrown) {
@@ -183,5 +190,13 @@ async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer
     log.warn(`${stage} attempt ${attempt} failed; retrying in ${delayMs} ms`, { stage, attempt, error: error.message });
     options.onEvent?.({ type: 'retry', stage, attempt, delayMs, error });
     await sleep(delayMs, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+    throwIfCancelled(options.signal, stage);
   }
+}
+
+/** Ctrl-C / SIGTERM: no new stage or attempt starts once the run is cancelled. */
+function throwIfCancelled(signal: AbortSignal | undefined, stage: StageName): void {
+  if (!signal?.aborted) return;
+  const error: RunError = { stage, name: 'CancelledError', message: `cancelled before ${stage} could finish`, retryable: false };
+  throw Object.assign(new Error(error.message), { runError: error });
 }

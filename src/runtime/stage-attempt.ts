@@ -60,6 +60,7 @@ export async function runStageAttempt(a: {
     exitCode: null, signal: null, error: null, rowsIn: null, rowsOut: null, rowsRejected: null, bytesOut: null, durationMs: null, peakRssBytes: null, cpuSeconds: null,
   });
   const onAbort = () => handle.cancel();
+  if (a.signal?.aborted) handle.cancel();
   a.signal?.addEventListener('abort', onAbort, { once: true });
   const exit = await handle.wait();
   a.signal?.removeEventListener('abort', onAbort);

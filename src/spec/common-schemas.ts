@@ -5,6 +5,7 @@ import { parseDuration, parseSize } from './units.js';
 export const durationSchema = z
   .union([z.string(), z.number()])
   .refine((v) => parseDuration(v) !== null, { message: 'expected a duration like "30s", "10m", "1h30m" or a number of seconds' })
+  .refine((v) => parseDuration(v) !== 0, { message: 'a duration must be more than zero (leave the key out for none)' })
   .describe('A duration: "500ms", "30s", "10m", "1h30m", "1d", or a number of seconds');
 
 export const sizeSchema = z

@@ -19,6 +19,12 @@ export const scheduleSchema = z
   .refine((s) => (s.cron === undefined) !== (s.every === undefined), { message: 'give exactly one of "cron" or "every"' })
   .describe('When the job fires (used by `datamill serve`)');
 
+/** PostgreSQL truncates identifiers past 63 bytes (not characters), which would break every later load. */
+export const columnNameSchema = z
+  .string()
+  .min(1)
+  .refine((n) => Buffer.byteLength(n, 'utf8') <= 63, { message: 'column names are at most 63 bytes in UTF-8 (PostgreSQL truncates longer ones)' });
+
 export const adaptFieldSchema = z.union([
   fieldTypeSchema,
   z.strictObject({
@@ -32,7 +38,7 @@ export const adaptFieldSchema = z.union([
 
 export const adaptSchema = z
   .strictObject({
-    fields: z.record(z.string().min(1).max(63), adaptFieldSchema).refine((f) => Object.keys(f).length > 0, { message: 'declare at least one field' }).describe('Output fields in order: name → type, or { type, from, required, default }'),
+    fields: z.record(columnNameSchema, adaptFieldSchema).refine((f) => Object.keys(f).length > 0, { message: 'declare at least one field' }).describe('Output fields in order: name → type, or { type, from, required, default }'),
     on_invalid: z.enum(['reject', 'fail']).default('reject').describe('reject: keep the row and the reason in _rejects/ and go on; fail: stop at the first invalid row'),
     max_reject_ratio: z.number().min(0).max(1).default(0).describe('Fail the stage when rejected rows / input rows is above this'),
     ...stageOptionsShape,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { SpecError } from '../core/errors.js';
 import { TRANSFORMS } from '../../transforms/index.js';
@@ -86,10 +86,24 @@ export function parseJob(text: string, file: string, baseDir: string, params: Re
   const at = (p: ReadonlyArray<PropertyKey>, message: string) => problems.push({ file, ...locate(doc, lines, p), path: formatPath(p), message });
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    problems.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+    problems.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: e.message.includes('parseAllDocuments') ? 'a job file holds one YAML document; found another after ---' : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
   }
   if (problems.length > 0) return { job: null, problems };
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    // An undefined alias or an alias bomb: report it like any other problem, at the first alias.
+    let line = 1;
+    let column = 1;
+    visit(doc, { Alias(_, node) {
+      const pos = lines.linePos(node.range?.[0] ?? 0);
+      [line, column] = [pos.line, pos.col];
+      return visit.BREAK;
+    } });
+    problems.push({ file, line, column, path: '(yaml)', message: (err as Error).message.split('\n')[0]! });
+    return { job: null, problems };
+  }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     at([], 'a job file is a mapping with job, extract, adapt, transform and load');
     return { job: null, problems };

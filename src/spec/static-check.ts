@@ -3,6 +3,7 @@ import type { Schema } from '../core/schema.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import type { CompileContext } from '../../transforms/op.js';
 import type { JobSpec } from './job-schema.js';
+import { hasSecretRef } from './secrets.js';
 import { adaptedSchema, transformSteps } from './steps.js';
 
 const quiet = { fatal() {}, error() {}, warn() {}, info() {}, debug() {} };
@@ -23,11 +24,15 @@ export function checkPipeline(spec: JobSpec): Array<{ path: PropertyKey[]; messa
       const op = def.compile(def.config.parse(step.config), schema, ctx);
       schema = op.kind === 'stream' ? op.output : null;
     } catch (err) {
-      const message = err instanceof ExpressionError ? `${err.message} (column ${err.column} of the expression)` : err instanceof DatamillError ? err.message : String(err);
+      let message = err instanceof DatamillError ? err.message : String(err);
+      // Transform errors already name their step; the problem's YAML path says it again.
+      if (message.startsWith(`${step.where}: `)) message = message.slice(step.where.length + 2);
+      if (err instanceof ExpressionError && !/column \d+/.test(message)) message += ` (column ${err.column} of the expression)`;
       problems.push({ path: step.path, message });
       schema = null;
     }
   }
+  problems.push(...misplacedSecrets(spec));
   const load = spec.load as { key?: string[] };
   if (schema && load.key) {
     const names = new Set(schema.map((f) => f.name));
@@ -36,4 +41,22 @@ export function checkPipeline(spec: JobSpec): Array<{ path: PropertyKey[]; messa
     });
   }
   return problems;
+}
+
+/** Where connectors resolve `${env:…}` / `${file:…}`; anywhere else the text would be used literally. */
+const SECRET_FIELDS = new Set(['load.connection', 'extract.connection', 'notify.slack.webhook', 'extract.headers', 'load.password']);
+
+function misplacedSecrets(spec: JobSpec): Array<{ path: PropertyKey[]; message: string }> {
+  const out: Array<{ path: PropertyKey[]; message: string }> = [];
+  const walk = (value: unknown, path: PropertyKey[]) => {
+    if (typeof value === 'string') {
+      const dotted = path.filter((p) => typeof p === 'string').join('.');
+      if (hasSecretRef(value) && ![...SECRET_FIELDS].some((f) => dotted === f || dotted.startsWith(f + '.'))) {
+        out.push({ path, message: `\${env:…}/\${file:…} references are resolved only in secret fields (${[...SECRET_FIELDS].slice(0, 3).join(', ')}); here the text would be used as is — use \${param:…} or a literal value` });
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+  };
+  walk(spec, []);
+  return out;
 }

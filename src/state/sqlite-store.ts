@@ -16,9 +16,10 @@ const MIGRATIONS = [
      exit_code INTEGER, signal TEXT, error TEXT, rows_in INTEGER, rows_out INTEGER, rows_rejected INTEGER,
      bytes_out INTEGER, duration_ms INTEGER, peak_rss_bytes INTEGER, cpu_seconds REAL,
      PRIMARY KEY (run_id, stage, attempt));`,
+  `ALTER TABLE runs ADD COLUMN runner TEXT;`,
 ];
 
-const RUN_COLUMNS: Record<string, string> = { job: 'job', tenant: 'tenant', status: 'status', trigger: 'trigger', jobFile: 'job_file', buffer: 'buffer', params: 'params', createdAt: 'created_at', startedAt: 'started_at', finishedAt: 'finished_at', error: 'error', figures: 'figures' };
+const RUN_COLUMNS: Record<string, string> = { job: 'job', tenant: 'tenant', status: 'status', trigger: 'trigger', jobFile: 'job_file', buffer: 'buffer', params: 'params', createdAt: 'created_at', startedAt: 'started_at', finishedAt: 'finished_at', error: 'error', figures: 'figures', runner: 'runner' };
 const ATTEMPT_COLUMNS: Record<string, string> = { status: 'status', executor: 'executor', taskId: 'task_id', startedAt: 'started_at', finishedAt: 'finished_at', exitCode: 'exit_code', signal: 'signal', error: 'error', rowsIn: 'rows_in', rowsOut: 'rows_out', rowsRejected: 'rows_rejected', bytesOut: 'bytes_out', durationMs: 'duration_ms', peakRssBytes: 'peak_rss_bytes', cpuSeconds: 'cpu_seconds' };
 const JSON_FIELDS = new Set(['params', 'error', 'figures']);
 
@@ -35,6 +36,7 @@ function runFromDb(r: DbRow): RunRecord {
     jobFile: r.job_file as string, buffer: r.buffer as string, params: JSON.parse(r.params as string) as Record<string, string>,
     createdAt: r.created_at as string, startedAt: (r.started_at as string | null) ?? null, finishedAt: (r.finished_at as string | null) ?? null,
     error: r.error ? (JSON.parse(r.error as string) as RunRecord['error']) : null, figures: JSON.parse(r.figures as string) as RunRecord['figures'],
+    runner: (r.runner as string | null) ?? null,
   };
 }
 
@@ -55,17 +57,17 @@ export class SqliteStateStore implements StateStore {
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    this.db = new Database(path, { timeout: 10_000 });
+    // busy_timeout first: several processes may open a new home at once (cron, CI, serve).
+    this.db.pragma('busy_timeout = 10000');
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    // IMMEDIATE takes the write lock before reading the version, so only one process migrates.
+    this.db.transaction(() => {
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      if (version < MIGRATIONS.length) this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
   }
 
   async createRun(run: RunRecord): Promise<void> {

@@ -26,6 +26,8 @@ export interface RunRecord {
   error: RunError | null;
   /** Headline figures: rows extracted, loaded, rejected; the load target. */
   figures: Record<string, number | string>;
+  /** `host:pid` of the process driving the run, to tell a live run from one whose runner died. */
+  runner: string | null;
 }
 
 export interface StageAttemptRecord {

@@ -115,7 +115,25 @@ test('a second run replaces the file whole', async (t) => {
   const text = readFileSync(join(dir, 'stats.ndjson'), 'utf8');
   assert.equal(text.split('\n').length, 2);
   assert.equal(JSON.parse(text).id, 1);
-  assert.deepEqual(readdirSync(dir), ['stats.ndjson'], 'no temp file is left');
+  assert.deepEqual(readdirSync(dir).sort(), ['.stats.ndjson.datamill.json', 'stats.ndjson'], 'no temp file is left, only the ledger');
+});
+
+test('a replayed load of the run that wrote the file, or of an older run, leaves the newer file alone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'datamill-file-sink-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sink = createSink(fileConfig.parse({ to: 'file', path: 'stats.csv' }));
+  const older = await bufferedInput(SCHEMA, ROWS.slice(0, 1), { run: '20260101T000000Z-aaaaaa' });
+  const newer = await bufferedInput(SCHEMA, ROWS, { run: '20260102T000000Z-bbbbbb' });
+  t.after(() => (older.cleanup(), newer.cleanup()));
+  const ctx = (run: string) => testStageContext({ stage: 'load', baseDir: dir, run });
+  await sink.load(ctx('20260101T000000Z-aaaaaa'), older.input);
+  await sink.load(ctx('20260102T000000Z-bbbbbb'), newer.input);
+  const after = readFileSync(join(dir, 'stats.csv'), 'utf8');
+  const replay = await sink.load(ctx('20260101T000000Z-aaaaaa'), older.input);
+  assert.equal(replay.alreadyLoaded, true);
+  const again = await sink.load(ctx('20260102T000000Z-bbbbbb'), newer.input);
+  assert.deepEqual([again.alreadyLoaded, again.rowsLoaded], [true, ROWS.length]);
+  assert.equal(readFileSync(join(dir, 'stats.csv'), 'utf8'), after, "the newest run's rows stay");
 });
 
 test('a load that fails midway leaves the old file untouched and no temp file', async (t) => {

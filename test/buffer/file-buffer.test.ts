@@ -51,3 +51,12 @@ test('an aborted attempt leaves the committed output untouched', async () => {
   assert.equal((await buffer.readManifest(ref))!.attempt, 1);
   assert.equal(readFileSync(join(root, 'acme/j/r1/adapt/part-00000.tsv'), 'utf8'), 'keep\n');
 });
+
+test('a commit removes what earlier attempts killed mid-write left behind', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'buf-'));
+  const buffer = new FileBuffer(`file://${root}`, root);
+  await writeStage(buffer, 1, 'half', false);
+  await writeStage(buffer, 2, 'also half', false);
+  await writeStage(buffer, 3, 'done\n');
+  assert.deepEqual(readdirSync(join(root, 'acme/j/r1')), ['adapt']);
+});
