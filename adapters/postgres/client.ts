@@ -49,8 +49,16 @@ export interface ConnectOptions {
  */
 export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connection: string, options: ConnectOptions = {}): Promise<{ client: pg.Client; server: string }> {
   const url = ctx.secret(connection);
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    throw new LoadError('load.connection must be a postgres://user:password@host:port/database URL (after resolving its reference)', { details: { where: 'load.connection', expected: 'postgres://…' } });
+  }
   const server = serverOf(url);
-  const client = new pg.Client({ connectionString: url, application_name: 'datamill', connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000 });
+  let client: pg.Client;
+  try {
+    client = new pg.Client({ connectionString: url, application_name: 'datamill', connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000 });
+  } catch (err) {
+    throw new LoadError(`load.connection is not a valid PostgreSQL URL: ${scrub((err as Error).message, url)}`, { details: { where: 'load.connection', expected: 'postgres://user:password@host:port/database' } });
+  }
   // A socket error while idle would otherwise crash the process; the next query reports it properly.
   client.on('error', () => {});
   try {

@@ -14,8 +14,8 @@ import { inferJobBlocks } from './infer.js';
 import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
 
-/** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet. */
-export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3 } as const;
+/** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
 
 function parseParams(list: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -45,6 +45,7 @@ function reportRun(run: RunRecord, sink: string | undefined, json: boolean): voi
 }
 
 function exitCodeOf(run: RunRecord): number {
+  if (run.status === 'interrupted') return EXIT.interrupted;
   return run.status === 'succeeded' ? EXIT.ok : run.error?.name === 'NotSupportedError' ? EXIT.unsupported : EXIT.failed;
 }
 

@@ -1,8 +1,16 @@
-import type { Command } from 'commander';
-import { readRunLog } from '../log/run-log.js';
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { STAGES } from '../buffer/manifest.js';
+import { readRunLog, runLogPath } from '../log/run-log.js';
 import type { RunRecord, StageAttemptRecord } from '../state/store.js';
 import { formatBytes, formatDuration } from '../spec/units.js';
 import { homeDir, openStore } from './home.js';
+
+function positiveInteger(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
 
 const fmt = (n: number | null) => (n === null ? '-' : n.toLocaleString('en-US'));
 const print = (s: string) => process.stdout.write(s + '\n');
@@ -37,12 +45,12 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
     .command('runs')
     .description('list recent runs, newest first')
     .option('--job <name>', 'only runs of this job')
-    .option('--status <status>', 'queued | running | succeeded | failed | interrupted')
-    .option('--limit <n>', 'how many', '20')
+    .addOption(new Option('--status <status>', 'only runs in this state').choices(['queued', 'running', 'succeeded', 'failed', 'interrupted']))
+    .option('--limit <n>', 'how many', positiveInteger, 20)
     .option('--json', 'print JSON')
-    .action(async (o: { job?: string; status?: RunRecord['status']; limit: string; json?: boolean }) => {
+    .action(async (o: { job?: string; status?: RunRecord['status']; limit: number; json?: boolean }) => {
       const store = await openStore(homeDir(program.opts().home));
-      const runs = await store.listRuns({ ...(o.job ? { job: o.job } : {}), ...(o.status ? { status: o.status } : {}), limit: Number(o.limit) });
+      const runs = await store.listRuns({ ...(o.job ? { job: o.job } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit });
       await store.close();
       if (o.json) {
         print(JSON.stringify(runs, null, 2));
@@ -80,12 +88,17 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
   program
     .command('logs <run>')
     .description("a run's logs (every stage and attempt, stage processes' output included)")
-    .option('--stage <stage>', 'only this stage')
+    .addOption(new Option('--stage <stage>', 'only this stage').choices([...STAGES]))
     .option('--json', 'print the JSON lines as stored')
     .action(async (id: string, o: { stage?: string; json?: boolean }) => {
       const home = homeDir(program.opts().home);
       const found = await findRunOrExit(home, id);
       if (!found) {
+        setCode(1);
+        return;
+      }
+      if (!existsSync(runLogPath(home, found.run.id))) {
+        process.stderr.write(`datamill: run ${found.run.id} has no log file at ${runLogPath(home, found.run.id)}\n`);
         setCode(1);
         return;
       }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StageName } from '../buffer/manifest.js';
+import { SpecError } from '../core/errors.js';
 import type { RunQuery, RunRecord, StageAttemptRecord, StateStore } from './store.js';
 
 const MIGRATIONS = [
@@ -90,7 +91,8 @@ export class SqliteStateStore implements StateStore {
   async findRun(idOrPrefix: string): Promise<RunRecord | null> {
     const exact = await this.getRun(idOrPrefix);
     if (exact) return exact;
-    const rows = this.db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2").all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as DbRow[];
+    const rows = this.db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 6").all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as DbRow[];
+    if (rows.length > 1) throw new SpecError(`'${idOrPrefix}' matches several runs (${rows.slice(0, 5).map((r) => r.id as string).join(', ')}${rows.length > 5 ? ', …' : ''}); give more of the id`);
     return rows.length === 1 ? runFromDb(rows[0]!) : null;
   }
 
