@@ -3,10 +3,11 @@ import type { StageWriter } from '../buffer/buffer.js';
 import type { Manifest, PartInfo } from '../buffer/manifest.js';
 import type { RawBatch, RawReader } from '../core/connector.js';
 import { AdaptError } from '../core/errors.js';
-import type { FieldType, Row, Schema, Value } from '../core/schema.js';
+import type { FieldType, Schema, Value } from '../core/schema.js';
 import type { StageContext } from '../core/stage-context.js';
 import type { AdaptSpec } from '../spec/job-schema.js';
-import { coerce, coerceFailure, INVALID } from './coerce.js';
+import { encodeValue } from '../core/row-codec.js';
+import { cellFromText, coerce, coerceFailure, INVALID } from './coerce.js';
 import { RejectWriter, TypedPartsWriter } from './typed-writer.js';
 
 interface FieldPlan {
@@ -16,6 +17,8 @@ interface FieldPlan {
   path: string[] | null;
   required: boolean;
   fallback: Value;
+  /** The fallback as a COPY-text cell. */
+  fallbackCell: string;
   trim: boolean;
 }
 
@@ -38,7 +41,8 @@ function plan(spec: AdaptSpec): FieldPlan[] {
       if (v === INVALID) throw new AdaptError(`adapt.fields.${name}.default: ${coerceFailure}`, { details: { where: `adapt.fields.${name}.default`, value: o.default, expected: o.type } });
       fallback = v;
     }
-    return { name, type: o.type, from, path: from.includes('.') ? from.split('.') : null, required: 'required' in o ? o.required === true : false, fallback, trim: 'trim' in o ? o.trim !== false : true };
+    const fallbackCell = fallback === null ? '\\N' : encodeValue(o.type, fallback);
+    return { name, type: o.type, from, path: from.includes('.') ? from.split('.') : null, required: 'required' in o ? o.required === true : false, fallback, fallbackCell, trim: 'trim' in o ? o.trim !== false : true };
   });
 }
 
@@ -58,6 +62,7 @@ export async function runAdapt(spec: AdaptSpec, extract: Manifest, reader: RawRe
   let failure: AdaptError | undefined;
   let columnsSeen: readonly string[] | null = null;
   let index: number[] = [];
+  const cells: string[] = new Array<string>(n).fill('');
 
   const reject = (batch: RawBatch, i: number, field: string | null, reason: string, raw: unknown) => {
     const where = `${batch.origin}:${batch.lines[i] ?? '?'}`;
@@ -83,7 +88,8 @@ export async function runAdapt(spec: AdaptSpec, extract: Manifest, reader: RawRe
         throw new AdaptError(`${batch.origin}: required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.from}'`).join(', ')} not in the header (${cols.join(', ')})`, { details: { where: batch.origin, expected: missing.map((m) => m.from).join(', ') } });
       }
     }
-    const out: Row[] = [];
+    // Rows go straight from raw text to COPY-text lines: the adapt stage never needs the typed values.
+    const lines: string[] = [];
     const width = batch.columns?.length ?? 0;
     records: for (let r = 0; r < batch.records.length; r++) {
       const rec = batch.records[r]!;
@@ -92,7 +98,6 @@ export async function runAdapt(spec: AdaptSpec, extract: Manifest, reader: RawRe
         reject(batch, r, null, `expected ${width} columns, found ${rec.length}`, rec);
         continue;
       }
-      const row: Row = new Array(n);
       for (let f = 0; f < n; f++) {
         const p = fields[f]!;
         let raw: unknown;
@@ -108,20 +113,25 @@ export async function runAdapt(spec: AdaptSpec, extract: Manifest, reader: RawRe
             reject(batch, r, p.name, `${p.name}: required but ${raw === undefined ? 'missing' : 'empty'}`, rec);
             continue records;
           }
-          row[f] = p.fallback;
+          cells[f] = p.fallbackCell;
           continue;
         }
-        const v = coerce(p.type, raw);
-        if (v === INVALID) {
+        let cell: string | typeof INVALID;
+        if (typeof raw === 'string') cell = cellFromText(p.type, raw);
+        else {
+          const v = coerce(p.type, raw);
+          cell = v === INVALID ? INVALID : v === null ? '\\N' : encodeValue(p.type, v);
+        }
+        if (cell === INVALID) {
           reject(batch, r, p.name, `${p.name}: ${coerceFailure}`, rec);
           continue records;
         }
-        row[f] = v;
+        cells[f] = cell;
       }
-      out.push(row);
+      lines.push(cells.join('\t'));
     }
     if (failure) break;
-    await writer.writeBatch(out);
+    await writer.writeLines(lines);
     await rejects.flush();
     ctx.progress(batch.records.length);
   }

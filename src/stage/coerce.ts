@@ -1,3 +1,4 @@
+import { encodeValue, escapeText, formatTimestamp, parseIsoTimestamp } from '../core/row-codec.js';
 import type { FieldType, Value } from '../core/schema.js';
 
 /**
@@ -34,6 +35,8 @@ export function validDay(y: number, m: number, d: number): boolean {
 }
 
 function timestampFromText(s: string): number | typeof INVALID {
+  const fast = parseIsoTimestamp(s);
+  if (fast === fast) return fast;
   const m = TIMESTAMP.exec(s);
   if (!m) return fail(`${quote(s)} is not an ISO-8601 timestamp (e.g. 2026-01-31T03:00:00Z)`);
   const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
@@ -107,4 +110,62 @@ export function coerce(type: FieldType, raw: unknown): Value | typeof INVALID {
     case 'date':
       return fail(`${quote(raw)} is not a date (YYYY-MM-DD)`);
   }
+}
+
+/** `-?(0|[1-9]\d*)` with at most 15 digits: Number() then String() gives back the very same text. */
+function canonicalInteger(s: string): boolean {
+  const len = s.length;
+  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  const digits = len - i;
+  if (digits < 1 || digits > 15) return false;
+  if (s.charCodeAt(i) === 48) return digits === 1 && i === 0;
+  for (; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** `-?(0|[1-9]\d*)(\.\d+)?`: the canonical form of a decimal, so the text is its own value. */
+function canonicalDecimal(s: string): boolean {
+  const len = s.length;
+  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  const start = i;
+  while (i < len) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  if (i === start || (s.charCodeAt(start) === 48 && i - start > 1)) return false;
+  if (i === len) return true;
+  if (s.charCodeAt(i) !== 46 || ++i === len) return false;
+  for (; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * Coerces non-empty raw text straight to its COPY-text cell: `encodeValue(type, coerce(type, s))`, but
+ * text already in canonical form (the usual case) is passed through instead of parsed and re-formatted.
+ */
+export function cellFromText(type: FieldType, s: string): string | typeof INVALID {
+  switch (type) {
+    case 'string':
+      return escapeText(s);
+    case 'integer':
+      if (canonicalInteger(s)) return s;
+      break;
+    case 'decimal':
+      if (canonicalDecimal(s)) return s;
+      break;
+    case 'timestamp': {
+      const t = parseIsoTimestamp(s);
+      if (t === t) return s.length === 24 && s.charCodeAt(23) === 90 && s.charCodeAt(19) === 46 ? s : formatTimestamp(t);
+      break;
+    }
+  }
+  const v = fromText(type, s);
+  return v === INVALID ? INVALID : v === null ? '\\N' : encodeValue(type, v);
 }

@@ -1,44 +1,70 @@
 import type { StageWriter, PartWriter } from '../buffer/buffer.js';
 import { partName, type PartInfo } from '../buffer/manifest.js';
-import { rowEncoder } from '../core/row-codec.js';
+import { rowLineEncoder } from '../core/row-codec.js';
 import type { Row, Schema } from '../core/schema.js';
 
-const FLUSH_CHARS = 1 << 20;
+/** Below V8's large-object size (~128 KiB), so each joined chunk is young garbage, not old space (RSS). */
+const FLUSH_CHARS = 64 * 1024;
 const PART_BYTES = 256 * 1024 * 1024;
 
 /**
- * Writes typed rows as COPY-text parts: encodes into a ~1 MB string before each write (one await per
- * thousands of rows, not per row) and starts a new part every 256 MB so loads can stream part by part.
+ * Writes typed rows as COPY-text parts: encodes into a ~64 KB string before each write (one await per
+ * hundreds of rows, not per row) and starts a new part every 256 MB so loads can stream part by part.
  */
 export class TypedPartsWriter {
   private readonly encode: (row: Row) => string;
   private current: PartWriter | null = null;
-  private pending = '';
+  /** Lines (without newline) waiting for the next write; joined natively once per flush. */
+  private pending: string[] = [];
+  private pendingChars = 0;
   private rowsInPart = 0;
   private bytesInPart = 0;
   private readonly done: PartInfo[] = [];
   rows = 0;
 
   constructor(private readonly out: StageWriter, schema: Schema) {
-    this.encode = rowEncoder(schema);
+    this.encode = rowLineEncoder(schema);
   }
 
   /** Adds rows; resolves once they are handed to the buffer (backpressure). */
   async writeBatch(rows: Row[]): Promise<void> {
     const encode = this.encode;
-    let text = this.pending;
-    for (let i = 0; i < rows.length; i++) text += encode(rows[i]!);
+    const pending = this.pending;
+    let chars = this.pendingChars;
+    for (let i = 0; i < rows.length; i++) {
+      const line = encode(rows[i]!);
+      chars += line.length + 1;
+      pending.push(line);
+    }
+    this.pendingChars = chars;
     this.rowsInPart += rows.length;
     this.rows += rows.length;
-    this.pending = text;
-    if (text.length >= FLUSH_CHARS) await this.flush();
+    if (chars >= FLUSH_CHARS) await this.flush();
+  }
+
+  /** Adds rows already encoded as COPY-text lines (without their newline), as the adapt stage makes them. */
+  async writeLines(lines: string[]): Promise<void> {
+    const pending = this.pending;
+    let chars = this.pendingChars;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      chars += line.length + 1;
+      pending.push(line);
+    }
+    this.pendingChars = chars;
+    this.rowsInPart += lines.length;
+    this.rows += lines.length;
+    if (chars >= FLUSH_CHARS) await this.flush();
   }
 
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     if (!this.current) this.current = this.out.part(partName(this.done.length, 'tsv'));
-    const text = this.pending;
-    this.pending = '';
+    const lines = this.pending;
+    lines.push('');
+    const text = lines.join('\n');
+    this.pending = [];
+    this.pendingChars = 0;
     this.bytesInPart += text.length;
     await this.current.write(text);
     if (this.bytesInPart >= PART_BYTES) await this.closePart();
