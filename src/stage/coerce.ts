@@ -1,4 +1,5 @@
-import { encodeValue, escapeText, formatTimestamp, parseIsoTimestamp } from '../core/row-codec.js';
+import { encodeValue, escapeText } from '../core/row-codec.js';
+import { formatTimestamp, parseIsoTimestamp } from '../core/timestamp-text.js';
 import type { FieldType, Value } from '../core/schema.js';
 
 /**

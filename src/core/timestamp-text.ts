@@ -1,0 +1,94 @@
+/**
+ * ISO-8601 timestamps as text, in both directions, without Date.parse or toISOString on the hot path:
+ * millions of rows per stage make those two calls a visible share of a stage's time.
+ */
+const DAY_MS = 86_400_000;
+/** Time-clip bound of ECMAScript dates: beyond it toISOString throws, as it should here too. */
+const MAX_TIME = 8.64e15;
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  if (m <= 2) y--;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Value of `count` ASCII digits at `at`, or -1 when one is not a digit. */
+function digits(s: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * Parses the common shapes `YYYY-MM-DD` and `YYYY-MM-DDTHH:MM:SS[.fff…][Z]` (UTC) by arithmetic, with
+ * milliseconds from the first three fraction digits. Returns NaN for any other shape and for out-of-range
+ * parts, so callers fall back to their general (slower) parsing and its error messages.
+ */
+export function parseIsoTimestamp(s: string, from = 0, to = s.length): number {
+  const len = to - from;
+  if (len !== 10 && len < 19) return NaN;
+  if (s.charCodeAt(from + 4) !== 45 || s.charCodeAt(from + 7) !== 45) return NaN;
+  const y = digits(s, from, 4);
+  const mo = digits(s, from + 5, 2);
+  const d = digits(s, from + 8, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1) return NaN;
+  if (d > MONTH_DAYS[mo]! && !(mo === 2 && d === 29 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return NaN;
+  const day = daysFromCivil(y, mo, d) * DAY_MS;
+  if (len === 10) return day;
+  if (s.charCodeAt(from + 10) !== 84 || s.charCodeAt(from + 13) !== 58 || s.charCodeAt(from + 16) !== 58) return NaN;
+  const h = digits(s, from + 11, 2);
+  const mi = digits(s, from + 14, 2);
+  const sec = digits(s, from + 17, 2);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return NaN;
+  let ms = 0;
+  let i = from + 19;
+  if (i < to && s.charCodeAt(i) === 46) {
+    i++;
+    const start = i;
+    while (i < to) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      if (i - start < 3) ms = ms * 10 + c;
+      i++;
+    }
+    if (i === start) return NaN;
+    for (let k = i - start; k < 3; k++) ms *= 10;
+  }
+  if (i < to && (s.charCodeAt(i) | 32) === 122) i++;
+  if (i !== to) return NaN;
+  return day + ((h * 60 + mi) * 60 + sec) * 1000 + ms;
+}
+
+const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+let secondsTable: string[] | null = null;
+let minuteStart = NaN;
+let minutePrefix = '';
+
+/**
+ * `new Date(ms).toISOString()`, fast: consecutive timestamps mostly share their minute, so the
+ * `YYYY-MM-DDTHH:MM:` prefix is cached and the rest comes from a table of "SS.mmmZ" strings.
+ */
+export function formatTimestamp(v: number): string {
+  if (!(v >= -MAX_TIME && v <= MAX_TIME)) return new Date(v).toISOString();
+  const t = Math.trunc(v);
+  let rest = t - minuteStart;
+  if (!(rest >= 0 && rest < 60_000)) {
+    minuteStart = Math.floor(t / 60_000) * 60_000;
+    const iso = new Date(minuteStart).toISOString();
+    minutePrefix = iso.slice(0, iso.length - 7);
+    rest = t - minuteStart;
+  }
+  secondsTable ??= Array.from({ length: 60_000 }, (_, i) => `${TWO[(i / 1000) | 0]}.${String(i % 1000).padStart(3, '0')}Z`);
+  return minutePrefix + secondsTable[rest]!;
+}
+
+/** Encodes one non-null value of `type` as a COPY text cell. */
