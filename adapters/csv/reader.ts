@@ -45,6 +45,9 @@ export async function* readCsvPart(part: PartInfo, stream: Readable, options: Cs
   let columns: readonly string[] | null = options.columns ?? null;
   let headerPending = options.header;
   let started = false;
+  let headerJustRead = false;
+  /** Classic Mac files end lines with a lone CR: read them as line ends rather than one giant record. */
+  let crOnly = false;
 
   const batch = (): RawBatch | null => {
     const { records, lines, broken } = splitter.take();
@@ -53,8 +56,11 @@ export async function* readCsvPart(part: PartInfo, stream: Readable, options: Cs
       lines.shift();
       if (!options.columns) columns = header;
       headerPending = false;
+      headerJustRead = true;
     }
-    if (records.length === 0 && broken.length === 0) return null;
+    // A header-only file still yields its columns, so adapt can check them.
+    if (records.length === 0 && broken.length === 0 && !headerJustRead) return null;
+    headerJustRead = false;
     const out: RawBatch = { origin, columns, records, lines };
     if (broken.length > 0) out.broken = broken;
     return out;
@@ -73,8 +79,9 @@ export async function* readCsvPart(part: PartInfo, stream: Readable, options: Cs
         if (!started && text.length > 0) {
           started = true;
           if (text.charCodeAt(0) === BOM) text = text.slice(1);
+          crOnly = text.indexOf('\n') === -1 && text.indexOf('\r') !== -1;
         }
-        splitter.push(text);
+        splitter.push(crOnly ? text.replace(/\r/g, '\n') : text);
       }
       if (splitter.records.length >= BATCH_RECORDS) {
         const b = batch();
@@ -93,6 +100,9 @@ export async function* readCsvPart(part: PartInfo, stream: Readable, options: Cs
   }
   const last = batch();
   if (last) yield last;
+  if (headerPending && !options.columns) {
+    throw new SourceError(`${origin}: the file is empty; expected a header line naming the columns (or set header: false and columns:)`, { details: { where: origin, expected: 'a header line' } });
+  }
 }
 
 /** Reads raw CSV parts back in manifest order (used by adapt). */

@@ -75,15 +75,31 @@ export class CsvSplitter {
     this.escapeIsQuote = dialect.escape === dialect.quote;
   }
 
+  /** An unquoted line past MAX_RECORD_CHARS is being skipped up to its newline (memory stays bounded). */
+  private skipping = false;
+
   /** Feeds the next piece of text. */
   push(chunk: string): void {
+    if (this.skipping) {
+      const nl = chunk.indexOf('\n');
+      if (nl === -1) return;
+      this.skipping = false;
+      this.line++;
+      chunk = chunk.slice(nl + 1);
+    }
     const text = this.rest.length > 0 ? this.rest + chunk : chunk;
     this.rest = '';
     this.scan(text, false);
+    if (this.rest.length > MAX_RECORD_CHARS) {
+      this.broken.push({ line: this.line, raw: this.rest.slice(0, 200), reason: `line ${this.line} is longer than ${MAX_RECORD_CHARS / 1024 / 1024} MiB without a line break (wrong line endings?)` });
+      this.rest = '';
+      this.skipping = true;
+    }
   }
 
   /** Ends the input: the last line without a newline becomes a record, an open quote a broken entry. */
   end(): void {
+    if (this.skipping) return;
     const text = this.rest;
     this.rest = '';
     this.scan(text, true);

@@ -228,3 +228,20 @@ test('the config rejects a multi-character delimiter and unknown keys', () => {
   assert.equal(ok.delimiter, ',');
   assert.equal(ok.compression, 'auto');
 });
+
+test('classic Mac files with CR-only line ends are read line by line', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'mac.csv'), 'id,name\r1,a\r2,"b\rc"\r3,d\r');
+  const got = await extractAndRead(dir, { path: 'mac.csv' });
+  assert.deepEqual(got.columns, ['id', 'name']);
+  assert.deepEqual(got.records, [['1', 'a'], ['2', 'b\nc'], ['3', 'd']]);
+});
+
+test('a header-only file yields its columns and no records; an empty file is an error naming it', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'header.csv'), 'id,name\n');
+  const got = await extractAndRead(dir, { path: 'header.csv' });
+  assert.deepEqual([got.columns, got.records], [['id', 'name'], []]);
+  writeFileSync(join(dir, 'empty.csv'), '');
+  await assert.rejects(extractAndRead(dir, { path: 'empty.csv' }), (err: unknown) => err instanceof SourceError && /empty\.csv: the file is empty; expected a header line/.test(err.message));
+});
