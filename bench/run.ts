@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     process.stderr.write(`generating ${ROWS.toLocaleString()} rows into ${csv}…\n`);
     await writeTrafficCsv(csv, ROWS);
   }
-  const bytes = Number(execFileSync('stat', ['-c', '%s', csv], { encoding: 'utf8' }).trim());
+  const bytes = Number(execFileSync('stat', ['-L', '-c', '%s', csv], { encoding: 'utf8' }).trim());
   const server = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'datamill-bench-run-'));
   try {

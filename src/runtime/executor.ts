@@ -30,8 +30,20 @@ export interface TaskHandle {
   cancel(): void;
 }
 
+/**
+ * A task started ahead of time that has loaded its code and waits: `go` lets it run. The runtime prepares
+ * the next stage while the current one works, hiding start-up time without starting it early: it reads
+ * nothing until `go`, which comes only after the stage before it has committed.
+ */
+export interface PreparedTask {
+  go(task: TaskSpec): TaskHandle;
+  discard(): void;
+}
+
 /** Runs tasks somewhere: a child process (here), a container or a Kubernetes Job (later). */
 export interface Executor {
   readonly name: string;
   start(task: TaskSpec): Promise<TaskHandle>;
+  /** Capability: start a task's process now and hold it until `go`. */
+  prepare?(task: Pick<TaskSpec, 'run' | 'stage' | 'attempt' | 'args' | 'env' | 'resources'>): PreparedTask;
 }

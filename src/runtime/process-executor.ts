@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Executor, TaskExit, TaskHandle, TaskSpec } from './executor.js';
+import type { Executor, PreparedTask, TaskExit, TaskHandle, TaskSpec } from './executor.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const GRACE_MS = 5000;
@@ -35,10 +35,23 @@ export class ProcessExecutor implements Executor {
   readonly name = 'process';
 
   async start(task: TaskSpec): Promise<TaskHandle> {
+    return this.spawnTask(task, false).go(task);
+  }
+
+  prepare(task: Pick<TaskSpec, 'args' | 'env'>): PreparedTask {
+    return this.spawnTask(task, true);
+  }
+
+  /**
+   * Spawns the stage process. Held, it loads its modules and waits for "go" on stdin (DESIGN §4's
+   * command, unchanged otherwise); its output is kept until `go` hands over the line handler.
+   */
+  private spawnTask(task: Pick<TaskSpec, 'args' | 'env'>, hold: boolean): PreparedTask {
     const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...task.args], {
-      env: { ...process.env, ...task.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...task.env, ...(hold ? { DATAMILL_STAGE_HOLD: '1' } : {}) },
+      stdio: [hold ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    child.stdin?.on('error', () => undefined);
     const pid = child.pid ?? -1;
     let usage: TaskExit['usage'] = { peakRssBytes: null, cpuSeconds: null };
     const sampler = setInterval(() => {
@@ -46,17 +59,20 @@ export class ProcessExecutor implements Executor {
       if (s) usage = s;
     }, 250);
     sampler.unref();
-    createInterface({ input: child.stdout! }).on('line', (l) => task.onLine(l, 'stdout'));
-    createInterface({ input: child.stderr! }).on('line', (l) => task.onLine(l, 'stderr'));
+    const early: Array<[string, 'stdout' | 'stderr']> = [];
+    let onLine: TaskSpec['onLine'] | null = null;
+    const deliver = (stream: 'stdout' | 'stderr') => (l: string) => (onLine ? onLine(l, stream) : early.push([l, stream]));
+    createInterface({ input: child.stdout! }).on('line', deliver('stdout'));
+    createInterface({ input: child.stderr! }).on('line', deliver('stderr'));
     let timedOut = false;
     let cancelled = false;
     let killer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const stop = () => {
       child.kill('SIGTERM');
       killer = setTimeout(() => child.kill('SIGKILL'), GRACE_MS);
       killer.unref();
     };
-    const timer = task.timeoutMs ? setTimeout(() => ((timedOut = true), stop()), Math.min(task.timeoutMs, MAX_TIMER_MS)) : undefined;
     const exited = new Promise<TaskExit>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => {
@@ -66,12 +82,26 @@ export class ProcessExecutor implements Executor {
         resolve({ code, signal, timedOut, cancelled, usage });
       });
     });
+    exited.catch(() => undefined);
     return {
-      id: String(pid),
-      wait: () => exited,
-      cancel: () => {
-        cancelled = true;
-        stop();
+      go(spec) {
+        onLine = spec.onLine;
+        for (const [l, stream] of early.splice(0)) spec.onLine(l, stream);
+        if (spec.timeoutMs) timer = setTimeout(() => ((timedOut = true), stop()), Math.min(spec.timeoutMs, MAX_TIMER_MS));
+        child.stdin?.end('go\n');
+        return {
+          id: String(pid),
+          wait: () => exited,
+          cancel: () => {
+            cancelled = true;
+            stop();
+          },
+        };
+      },
+      discard() {
+        // Closing stdin without "go" makes a held stage exit quietly.
+        child.stdin?.end();
+        setTimeout(() => child.kill('SIGKILL'), GRACE_MS).unref();
       },
     };
   }

@@ -14,8 +14,8 @@ import { redact } from '../spec/secrets.js';
 import { parseDuration, parseSize } from '../spec/units.js';
 import { inputStageOf, stagesOf } from '../stage/plan.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
-import type { Executor } from './executor.js';
-import { runStageAttempt, type AttemptOutcome } from './stage-attempt.js';
+import type { Executor, PreparedTask } from './executor.js';
+import { runStageAttempt, stageArgs, type AttemptOutcome } from './stage-attempt.js';
 import { runnerId } from './orphans.js';
 import { assertSupported } from './support-check.js';
 
@@ -128,9 +128,18 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     const buffer = openBuffer(run.buffer, job.baseDir);
     await prepare(buffer);
     let target: string | number | undefined;
-    for (const stage of stages) {
-      throwIfCancelled(options.signal, stage);
-      target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage))).target ?? target;
+    let prepared: PreparedTask | undefined;
+    try {
+      for (const [i, stage] of stages.entries()) {
+        throwIfCancelled(options.signal, stage);
+        const mine = prepared;
+        // Start the next stage's process now, so its start-up overlaps this stage's work.
+        const next = stages[i + 1];
+        prepared = next && options.executor.prepare ? prepareStage(job, run, next, firstAttempt(next), options.executor) : undefined;
+        target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage), mine)).target ?? target;
+      }
+    } finally {
+      prepared?.discard();
     }
     const final = { ...(await summarize(store, id)), ...(target === undefined ? {} : { target }) };
     await finish(store, run, 'succeeded', null, final, log);
@@ -170,14 +179,20 @@ async function summarize(store: StateStore, runId: string): Promise<Record<strin
   return out;
 }
 
-async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions, firstAttempt: number): Promise<Record<string, number | string>> {
+function prepareStage(job: LoadedJob, run: RunRecord, stage: StageName, attempt: number, executor: Executor): PreparedTask {
+  const s = settingsOf(job, stage);
+  return executor.prepare!({ run: run.id, stage, attempt, args: stageArgs(run, job.baseDir, stage, attempt), env: {}, resources: { cpus: s.cpus, memoryBytes: s.memoryBytes } });
+}
+
+async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions, firstAttempt: number, prepared?: PreparedTask): Promise<Record<string, number | string>> {
   const s = settingsOf(job, stage);
   const input = inputStageOf(job.spec, stage);
   const inputManifest = input ? await buffer.readManifest({ tenant: run.tenant, job: run.job, run: run.id, stage: input }) : null;
   const lastAttempt = firstAttempt + s.attempts - 1;
   for (let attempt = firstAttempt; ; attempt++) {
     options.onEvent?.({ type: 'stage-start', stage, attempt, totalRows: inputManifest?.rows ?? null });
-    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
+    const ahead = attempt === firstAttempt ? prepared : undefined;
+    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), ...(ahead ? { prepared: ahead } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
     if (outcome.ok) return outcome.figures;
     const error = outcome.error!;

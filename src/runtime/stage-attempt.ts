@@ -3,7 +3,12 @@ import type { StageName } from '../buffer/manifest.js';
 import type { LoadedJob } from '../spec/load-job.js';
 import { EXIT_OK, EXIT_RETRYABLE } from '../stage/exit-codes.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
-import type { Executor } from './executor.js';
+import type { Executor, PreparedTask, TaskSpec } from './executor.js';
+
+/** The `datamill stage …` command line of one attempt (DESIGN §4). */
+export function stageArgs(run: RunRecord, baseDir: string, stage: StageName, attempt: number): string[] {
+  return ['stage', '--buffer', run.buffer, '--base-dir', baseDir, '--tenant', run.tenant, '--job', run.job, '--run', run.id, '--stage', stage, '--attempt', String(attempt)];
+}
 
 export interface AttemptOutcome {
   ok: boolean;
@@ -25,13 +30,15 @@ const num = (v: unknown) => (typeof v === 'number' ? v : null);
 export async function runStageAttempt(a: {
   job: LoadedJob; run: RunRecord; stage: StageName; attempt: number; settings: { timeoutMs: number | null; cpus: number; memoryBytes: number };
   log: winston.Logger; store: StateStore; executor: Executor; signal?: AbortSignal; onProgress(rows: number): void;
+  /** This attempt's process, started ahead of time by the runtime. */
+  prepared?: PreparedTask;
 }): Promise<AttemptOutcome> {
   const { run, stage, attempt, log, store } = a;
   const started = Date.now();
   let result: StageResultLine | null = null;
-  const handle = await a.executor.start({
+  const task: TaskSpec = {
     run: run.id, stage, attempt,
-    args: ['stage', '--buffer', run.buffer, '--base-dir', a.job.baseDir, '--tenant', run.tenant, '--job', run.job, '--run', run.id, '--stage', stage, '--attempt', String(attempt)],
+    args: stageArgs(run, a.job.baseDir, stage, attempt),
     env: {},
     resources: { cpus: a.settings.cpus, memoryBytes: a.settings.memoryBytes },
     timeoutMs: a.settings.timeoutMs,
@@ -54,7 +61,8 @@ export async function runStageAttempt(a: {
         log.log(level, message, { ...meta, stage, attempt });
       } else log.log(stream === 'stderr' ? 'error' : 'info', line, { stage, attempt, stream });
     },
-  });
+  };
+  const handle = a.prepared ? a.prepared.go(task) : await a.executor.start(task);
   await store.startAttempt({
     runId: run.id, stage, attempt, status: 'running', executor: a.executor.name, taskId: handle.id, startedAt: new Date(started).toISOString(), finishedAt: null,
     exitCode: null, signal: null, error: null, rowsIn: null, rowsOut: null, rowsRejected: null, bytesOut: null, durationMs: null, peakRssBytes: null, cpuSeconds: null,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RAW_READERS, SINKS, SOURCES } from '../../adapters/index.js';
+import { RAW_READER_LOADERS, SINK_LOADERS, SOURCE_LOADERS } from '../../adapters/loaders.js';
 import type { StageBuffer } from '../buffer/buffer.js';
 import type { StageName, StageRef } from '../buffer/manifest.js';
 import { openBuffer } from '../buffer/open-buffer.js';
@@ -14,7 +14,6 @@ import { redact, resolveSecrets } from '../spec/secrets.js';
 import { runAdapt } from './adapt.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_RETRYABLE } from './exit-codes.js';
 import { inputStageOf } from './plan.js';
-import { runTransformStage } from './transform-stage.js';
 import { typedInput } from './typed-input.js';
 
 export interface StageArgs {
@@ -46,10 +45,11 @@ async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): P
   const inputRef = inputStage ? { ...ref, stage: inputStage } : null;
   switch (ctx.stage) {
     case 'extract': {
-      const connector = SOURCES[spec.extract.from];
-      if (!connector) throw new NotSupportedError(`extract.from: ${spec.extract.from} sources are not supported yet`);
+      const load = SOURCE_LOADERS[spec.extract.from];
+      if (!load) throw new NotSupportedError(`extract.from: ${spec.extract.from} sources are not supported yet`);
+      const createSource = await load();
       const out = await buffer.begin(ref, ctx.attempt);
-      const result = await connector.createSource(spec.extract as never).extract(ctx, out);
+      const result = await createSource(spec.extract as never).extract(ctx, out);
       const rows = result.parts.reduce((a, p) => a + p.rows, 0);
       const figures = { rows_out: rows, ...(result.figures ?? {}) };
       await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'extract', attempt: ctx.attempt, format: result.format, ...(result.csv ? { csv: result.csv } : {}), parts: result.parts, figures });
@@ -59,7 +59,7 @@ async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): P
       const input = await requireManifest(buffer, inputRef!);
       if (input.format === 'tsv') throw new BufferError('adapt expects raw csv/ndjson parts from extract');
       const out = await buffer.begin(ref, ctx.attempt);
-      const outcome = await runAdapt(spec.adapt, input, RAW_READERS[input.format], (p) => buffer.openPart(inputRef!, p), out, ctx);
+      const outcome = await runAdapt(spec.adapt, input, await RAW_READER_LOADERS[input.format](), (p) => buffer.openPart(inputRef!, p), out, ctx);
       // On failure the rejects are committed (and the typed parts dropped) so the reasons can be read.
       await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'adapt', attempt: ctx.attempt, format: 'tsv', schema: outcome.schema, parts: outcome.failure ? [] : outcome.parts, rejects: outcome.rejects, figures: { ...outcome.figures, ...(outcome.failure ? { failed: outcome.failure.message } : {}) } });
       if (outcome.failure) throw outcome.failure;
@@ -68,13 +68,15 @@ async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): P
     case 'transform': {
       const input = await requireManifest(buffer, inputRef!);
       const out = await buffer.begin(ref, ctx.attempt);
+      const { runTransformStage } = await import('./transform-stage.js');
       return runTransformStage(spec, typedInput(buffer, inputRef!, input), out, ctx);
     }
     case 'load': {
       const input = await requireManifest(buffer, inputRef!);
-      const connector = SINKS[spec.load.to];
-      if (!connector) throw new NotSupportedError(`load.to: ${spec.load.to} sinks are not supported yet`);
-      const result = await connector.createSink(spec.load as never).load(ctx, typedInput(buffer, inputRef!, input));
+      const loadSink = SINK_LOADERS[spec.load.to];
+      if (!loadSink) throw new NotSupportedError(`load.to: ${spec.load.to} sinks are not supported yet`);
+      const createSink = await loadSink();
+      const result = await createSink(spec.load as never).load(ctx, typedInput(buffer, inputRef!, input));
       const figures: Figures = { rows_in: input.rows, rows_out: result.rowsLoaded, target: result.target, ...(result.alreadyLoaded ? { already_loaded: 'true' } : {}), ...(result.figures ?? {}) };
       const out = await buffer.begin(ref, ctx.attempt);
       await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], figures });
@@ -114,6 +116,9 @@ export async function runStageProcess(args: StageArgs): Promise<number> {
     const text = await buffer.getRunFile(args, '_job.json');
     if (text === null) throw new BufferError(`run ${args.run} has no _job.json in ${args.buffer}`);
     const spec = JSON.parse(text) as JobSpec;
+    await preload(spec, args.stage);
+    // Pre-started by the runtime: ready now, but nothing is read until the stage before has committed.
+    if (process.env.DATAMILL_STAGE_HOLD === '1' && !(await waitForGo())) return EXIT_OK;
     log.info(`${args.stage} started`, { attempt: args.attempt });
     faultPoint(ctx, 'start');
     const figures = await execute(spec, buffer, ctx);
@@ -131,6 +136,27 @@ export async function runStageProcess(args: StageArgs): Promise<number> {
     rmSync(tmp, { recursive: true, force: true });
   }
   return code;
+}
+
+/** Imports the code a stage will need, so a held (pre-started) stage is ready the moment it is let go. */
+async function preload(spec: JobSpec, stage: StageName): Promise<void> {
+  if (stage === 'extract') await SOURCE_LOADERS[spec.extract.from]?.();
+  if (stage === 'adapt') await Promise.all(Object.values(RAW_READER_LOADERS).map((l) => l()));
+  if (stage === 'transform') await import('./transform-stage.js');
+  if (stage === 'load') await SINK_LOADERS[spec.load.to]?.();
+}
+
+/** A held stage waits for "go" on stdin; stdin closing without it means the runtime discarded it. */
+function waitForGo(): Promise<boolean> {
+  return new Promise((resolve) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => {
+      text += d;
+      if (text.includes('go\n')) resolve(true);
+    });
+    process.stdin.once('end', () => resolve(text.includes('go\n')));
+  });
 }
 
 function usage() {
