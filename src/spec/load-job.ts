@@ -24,6 +24,15 @@ const PARAM = /\$\{param:([A-Za-z0-9_.-]+)\}/g;
 /** Replaces `${param:NAME}` in every string of the parsed document; collects unknown names. */
 function substituteParams(value: unknown, params: Record<string, string>, path: PropertyKey[], missing: Array<{ path: PropertyKey[]; name: string }>): unknown {
   if (typeof value === 'string') {
+    // A value that is one whole reference takes the parameter's natural type, so numbers and booleans
+    // can be parameters too (`max_reject_ratio: ${param:ratio}`).
+    const whole = /^\$\{param:([A-Za-z0-9_.-]+)\}$/.exec(value);
+    if (whole && params[whole[1]!] !== undefined) {
+      const v = params[whole[1]!]!;
+      if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
+      if (v === 'true' || v === 'false') return v === 'true';
+      return v;
+    }
     return value.replace(PARAM, (ref, name: string) => {
       if (params[name] === undefined) {
         missing.push({ path, name });
@@ -81,7 +90,7 @@ export function loadJobFile(file: string, options: { params?: Record<string, str
 
 export function parseJob(text: string, file: string, baseDir: string, params: Record<string, string>): { job: LoadedJob | null; problems: SpecProblem[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, merge: true });
   const problems: SpecProblem[] = [];
   const at = (p: ReadonlyArray<PropertyKey>, message: string) => problems.push({ file, ...locate(doc, lines, p), path: formatPath(p), message });
   for (const e of doc.errors) {
@@ -115,6 +124,8 @@ export function parseJob(text: string, file: string, baseDir: string, params: Re
   for (const p of transformShapeProblems(raw)) at(p.path, p.message);
   if (problems.length > 0) return { job: null, problems };
 
+  // Top-level `x-…` keys hold YAML anchors for reuse (the docker-compose convention); they are not settings.
+  for (const key of Object.keys(substituted as object)) if (key.startsWith('x-')) delete (substituted as Record<string, unknown>)[key];
   const result = jobSchema.safeParse(substituted);
   if (!result.success) {
     for (const issue of result.error.issues as z.core.$ZodIssue[]) {

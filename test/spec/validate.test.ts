@@ -106,3 +106,17 @@ test('every example job in jobs/ validates', async () => {
   const r = await datamill(['validate', join(repoRoot(), 'jobs/examples/site-stats.yaml')]);
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('a value that is a whole ${param:…} takes the parameter as a number or boolean when it looks like one', () => {
+  const text = GOOD.replace('    country: string\n', '    country: string\n  max_reject_ratio: ${param:ratio}\n');
+  const { job, problems: p } = parseJob(text, 'job.yaml', '/tmp', { ratio: '0.25' });
+  assert.deepEqual(p, []);
+  assert.equal(job!.spec.adapt.max_reject_ratio, 0.25);
+});
+
+test('YAML anchors and merge keys work in job files', () => {
+  const text = GOOD.replace('extract:\n  from: csv\n  path: data/*.csv', 'x-src: &src\n  from: csv\nextract:\n  <<: *src\n  path: data/*.csv');
+  const { job, problems: p } = parseJob(text, 'job.yaml', '/tmp', {});
+  assert.deepEqual(p.map(formatProblem), []);
+  assert.equal(job!.spec.extract.from, 'csv');
+});
