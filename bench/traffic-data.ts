@@ -1,17 +1,9 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 
-/** mulberry32: a tiny seeded PRNG, so every run of a benchmark reads the same bytes. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../test/support/random.js';
+
+export { seededRandom };
 
 const COUNTRIES = ['US', 'DE', 'FR', 'ES', 'GB', 'IT', 'NL', 'BR', 'IN', 'JP', 'CA', 'MX', 'PL', 'SE', 'AU', 'ZZ'];
 const PATHS = ['/', '/pricing', '/blog/how-we-scaled-our-etl', '/docs/getting-started', '/products/widget-pro', '/about/team', '/checkout/cart', '/search'];

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { seededRandom } from '../support/random.js';
 import assert from 'node:assert/strict';
 import { rowDecoder, rowEncoder, rowsDecoder } from '../../src/core/row-codec.js';
 import type { Row, Schema } from '../../src/core/schema.js';
@@ -6,14 +7,7 @@ import { formatTimestamp, parseIsoTimestamp } from '../../src/core/timestamp-tex
 import { cellFromText, coerce, INVALID } from '../../src/stage/coerce.js';
 import { encodeValue } from '../../src/core/row-codec.js';
 
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 test('the fast timestamp formatter writes exactly what toISOString writes, across centuries, leap days and milliseconds', () => {
   const rand = prng(1);

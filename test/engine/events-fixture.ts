@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom } from '../support/random.js';
 
 /**
  * A deterministic event export for engine tests: `rows` good rows plus the bad ones asked for
@@ -7,14 +8,8 @@ import { join } from 'node:path';
  */
 export function writeEvents(dir: string, name: string, options: { rows: number; start?: number; bad?: number }): { path: string; good: number; bad: number } {
   const start = options.start ?? 1;
-  let seed = 42 + start;
-  const rand = (n: number) => {
-    // mulberry32: deterministic and well mixed in every bit (an LCG's low bits repeat)
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const random = seededRandom(42 + start);
+  const rand = (n: number) => Math.floor(random() * n);
   const countries = ['ES', 'FR', 'DE', '', 'US'];
   const lines = ['event_id,time,site_id,country,page,views,clicks'];
   for (let i = 0; i < options.rows; i++) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { JsonValue, Row, Schema } from '../../src/core/schema.js';
 import { runTransforms, type PipelineContext, type TransformStep } from '../../transforms/pipeline.js';
 import { testDatabase, type TestDatabase } from '../support/database.js';
+import { seededRandom } from '../support/random.js';
 import { testStageContext } from '../support/stage-context.js';
 import { createTable, differences } from './sql-tables.js';
 
@@ -27,16 +28,7 @@ const schema: Schema = [
   { name: 'payload', type: 'json' },
 ];
 
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const generator = seededRandom;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
