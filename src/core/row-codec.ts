@@ -52,23 +52,48 @@ const VERBATIM = 3; // decimal, date: the text is the value
 const BOOLEAN = 4;
 const TIMESTAMP = 5;
 const JSON_ = 6;
+// Pass-through cells (see CellLayout): kept as their COPY text, never decoded.
+const RAW = 7; // one column's cell, or the start of a span of columns
+const SPANNED = 8; // inside a span: no cell of its own
+const UNUSED = 9; // decoder only: a column nothing reads or writes, never sliced
 const KIND: Record<FieldType, number> = { string: STRING, integer: INTEGER, number: NUMBER, decimal: VERBATIM, date: VERBATIM, boolean: BOOLEAN, timestamp: TIMESTAMP, json: JSON_ };
+
+/**
+ * How a codec treats each column, for pass-through columns (src/stage/column-pruning.ts). Per column:
+ * 0 — decode and encode the value by its type;
+ * k ≥ 1 — the cell is raw COPY text spanning this column and the k−1 after it (tabs and `\N` included):
+ *   the decoder slices it as one string and the encoder writes it back unchanged, so the bytes equal a
+ *   decode/encode round trip without its work;
+ * −1 — a column inside such a span: decoded as '' and written as nothing (its text is in the span);
+ * −2 — decoder only: a column nothing reads or writes, decoded as null without being sliced.
+ */
+export type CellLayout = readonly number[];
+
+function cellKinds(schema: Schema, layout: CellLayout | undefined): Int32Array {
+  return Int32Array.from(schema, (f, i) => {
+    const code = layout?.[i] ?? 0;
+    return code > 0 ? RAW : code === -1 ? SPANNED : code === -2 ? UNUSED : KIND[f.type];
+  });
+}
 
 /**
  * Compiles a function that turns a row into one line of COPY text, without its newline. The cells go into
  * one reused array joined natively: a flat string per row instead of a rope of a dozen concatenations.
  */
-export function rowLineEncoder(schema: Schema): (row: Row) => string {
-  const kinds = Int32Array.from(schema, (f) => KIND[f.type]);
+export function rowLineEncoder(schema: Schema, layout?: CellLayout): (row: Row) => string {
+  const kinds = cellKinds(schema, layout);
   const n = kinds.length;
-  const cells: string[] = new Array<string>(n).fill('');
+  const cells: string[] = new Array<string>(kinds.filter((k) => k !== SPANNED).length).fill('');
   return (row) => {
+    let k = 0;
     for (let i = 0; i < n; i++) {
+      const kind = kinds[i];
+      if (kind === SPANNED) continue;
       const v = row[i];
       let c: string;
       if (v === null || v === undefined) c = '\\N';
       else {
-        switch (kinds[i]) {
+        switch (kind) {
           case STRING:
             c = escapeText(v as string);
             break;
@@ -85,11 +110,14 @@ export function rowLineEncoder(schema: Schema): (row: Row) => string {
           case TIMESTAMP:
             c = formatTimestamp(v as number);
             break;
+          case RAW:
+            c = v as string;
+            break;
           default:
             c = escapeText(JSON.stringify(v));
         }
       }
-      cells[i] = c;
+      cells[k++] = c;
     }
     return cells.join('\t');
   };
@@ -162,8 +190,9 @@ function smallInteger(text: string, from: number, to: number): number {
  * at `to` — into rows appended to `out`. The same rows as `rowDecoder` per line, but cells are found in
  * the chunk itself: no string per line, and no string at all for integer cells.
  */
-export function rowsDecoder(schema: Schema): (text: string, from: number, to: number, out: Row[]) => void {
-  const kinds = Int32Array.from(schema, (f) => KIND[f.type]);
+export function rowsDecoder(schema: Schema, layout?: CellLayout): (text: string, from: number, to: number, out: Row[]) => void {
+  const kinds = cellKinds(schema, layout);
+  const spans = Int32Array.from(schema, (_, i) => Math.max(layout?.[i] ?? 0, 0));
   const n = kinds.length;
   const one = rowDecoder(schema);
   return (text, from, to, out) => {
@@ -173,6 +202,10 @@ export function rowsDecoder(schema: Schema): (text: string, from: number, to: nu
       if (nl === -1 || nl > to) nl = to;
       const lineStart = pos;
       const row: Row = new Array(n);
+      // The span being read: where its text starts, the column holding it, and how many columns it still covers.
+      let spanFrom = 0;
+      let spanAt = 0;
+      let spanLeft = 0;
       for (let i = 0; i < n; i++) {
         let end = nl;
         if (i < n - 1) {
@@ -186,9 +219,21 @@ export function rowsDecoder(schema: Schema): (text: string, from: number, to: nu
           one(text.slice(lineStart, nl)); // throws the column-count error
           break;
         }
-        if (end - pos === 2 && text.charCodeAt(pos) === 92 && text.charCodeAt(pos + 1) === 78) row[i] = null;
+        const kind = kinds[i];
+        if (kind === RAW) {
+          spanLeft = spans[i]! - 1;
+          if (spanLeft === 0) row[i] = text.slice(pos, end);
+          else {
+            spanFrom = pos;
+            spanAt = i;
+          }
+        } else if (kind === SPANNED) {
+          row[i] = '';
+          if (--spanLeft === 0) row[spanAt] = text.slice(spanFrom, end);
+        } else if (kind === UNUSED) row[i] = null;
+        else if (end - pos === 2 && text.charCodeAt(pos) === 92 && text.charCodeAt(pos + 1) === 78) row[i] = null;
         else {
-          switch (kinds[i]) {
+          switch (kind) {
             case STRING: {
               const c = text.slice(pos, end);
               row[i] = c.indexOf('\\') === -1 ? c : unescapeText(c);

@@ -8,6 +8,7 @@
  */
 import { ExpressionError } from '../core/errors.js';
 import type { FieldType, Row, Schema, Value } from '../core/schema.js';
+import type { TNode } from './typed-ast.js';
 import { Checker, resultType } from './checker.js';
 import { generate } from './codegen.js';
 import { FUNCTIONS } from './function-signatures.js';
@@ -16,6 +17,8 @@ import { parse } from './parser.js';
 export interface CompiledExpression {
   readonly source: string;
   readonly type: FieldType;
+  /** Names of the columns the expression reads, each once, in schema order (for column pruning). */
+  readonly columns: readonly string[];
   evaluate(row: Row): Value;
 }
 
@@ -33,7 +36,25 @@ export function compileExpression(source: string, schema: Schema): CompiledExpre
   const ast = parse(source);
   const typed = new Checker(schema).check(ast);
   const { evaluate } = generate(typed);
-  return Object.freeze({ source, type: resultType(typed), evaluate });
+  return Object.freeze({ source, type: resultType(typed), columns: Object.freeze(referencedColumns(typed, schema)), evaluate });
+}
+
+/**
+ * Every column index a checked tree reads. The walk is generic over node fields, so a node kind added
+ * later cannot hide a column from it: at worst it over-counts, which only makes pruning decode more.
+ */
+function referencedColumns(root: TNode, schema: Schema): string[] {
+  const used = new Set<number>();
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    const node = value as { k?: unknown; index?: unknown };
+    if (node.k === 'col' && typeof node.index === 'number') used.add(node.index);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) visit(child);
+  };
+  visit(root);
+  return [...used].sort((a, b) => a - b).map((i) => schema[i]!.name);
 }
 
 export { ExpressionError };

@@ -1,6 +1,6 @@
 import type { StageWriter, PartWriter } from '../buffer/buffer.js';
 import { partName, type PartInfo } from '../buffer/manifest.js';
-import { rowLineEncoder } from '../core/row-codec.js';
+import { rowLineEncoder, type CellLayout } from '../core/row-codec.js';
 import type { Row, Schema } from '../core/schema.js';
 
 /** Below V8's large-object size (~128 KiB), so each joined chunk is young garbage, not old space (RSS). */
@@ -22,8 +22,9 @@ export class TypedPartsWriter {
   private readonly done: PartInfo[] = [];
   rows = 0;
 
-  constructor(private readonly out: StageWriter, schema: Schema) {
-    this.encode = rowLineEncoder(schema);
+  /** `layout` marks pass-through columns, whose cells are COPY text already (see CellLayout). */
+  constructor(private readonly out: StageWriter, schema: Schema, layout?: CellLayout) {
+    this.encode = rowLineEncoder(schema, layout);
   }
 
   /** Adds rows; resolves once they are handed to the buffer (backpressure). */
