@@ -1,4 +1,4 @@
-import { SINKS, SOURCES } from '../../adapters/index.js';
+import { SINK_LOADERS, SOURCE_LOADERS } from '../../adapters/loaders.js';
 import { NotSupportedError } from '../core/errors.js';
 import type { JobSpec } from '../spec/job-schema.js';
 
@@ -8,8 +8,8 @@ import type { JobSpec } from '../spec/job-schema.js';
  */
 export function unsupportedFeatures(spec: JobSpec): string[] {
   const out: string[] = [];
-  if (!SOURCES[spec.extract.from]) out.push(`extract.from: ${spec.extract.from} sources are not supported yet (supported: ${Object.keys(SOURCES).join(', ')})`);
-  if (!SINKS[spec.load.to]) out.push(`load.to: ${spec.load.to} sinks are not supported yet (supported: ${Object.keys(SINKS).join(', ')})`);
+  if (!SOURCE_LOADERS[spec.extract.from]) out.push(`extract.from: ${spec.extract.from} sources are not supported yet (supported: ${Object.keys(SOURCE_LOADERS).join(', ')})`);
+  if (!SINK_LOADERS[spec.load.to]) out.push(`load.to: ${spec.load.to} sinks are not supported yet (supported: ${Object.keys(SINK_LOADERS).join(', ')})`);
   if (spec.executor !== 'process') out.push(`executor: ${spec.executor} is not supported yet (supported: process)`);
   if (!spec.buffer.startsWith('file://') && /^[a-z0-9+.-]+:\/\//i.test(spec.buffer)) out.push(`buffer: ${spec.buffer.split('/').slice(0, 3).join('/')} buffers are not supported yet (supported: file://)`);
   if (spec.notify) out.push('notify.slack: Slack notifications are not supported yet');

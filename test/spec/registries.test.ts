@@ -1,12 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RAW_READERS, SINKS, SOURCES } from '../../adapters/index.js';
+import { SINK_CONFIG_BY_NAME, SOURCE_CONFIG_BY_NAME } from '../../adapters/index.js';
 import { RAW_READER_LOADERS, SINK_LOADERS, SOURCE_LOADERS } from '../../adapters/loaders.js';
+import * as csv from '../../adapters/csv/index.js';
+import * as file from '../../adapters/file/index.js';
+import * as ndjson from '../../adapters/ndjson/index.js';
+import * as postgres from '../../adapters/postgres/index.js';
 
-test('the lazy connector loaders used by stage processes name the same connectors as the schema registry', async () => {
-  assert.deepEqual(Object.keys(SOURCE_LOADERS).sort(), Object.keys(SOURCES).sort());
-  assert.deepEqual(Object.keys(SINK_LOADERS).sort(), Object.keys(SINKS).sort());
-  assert.deepEqual(Object.keys(RAW_READER_LOADERS).sort(), Object.keys(RAW_READERS).sort());
-  for (const [name, load] of Object.entries(SOURCE_LOADERS)) assert.equal(await load(), SOURCES[name]!.createSource, name);
-  for (const [name, load] of Object.entries(SINK_LOADERS)) assert.equal(await load(), SINKS[name]!.createSink, name);
+test('every connector the schema accepts has its code behind a loader, and each loader loads that connector', async () => {
+  assert.deepEqual(Object.keys(SOURCE_LOADERS).sort(), Object.keys(SOURCE_CONFIG_BY_NAME).sort());
+  assert.deepEqual(Object.keys(SINK_LOADERS).sort(), Object.keys(SINK_CONFIG_BY_NAME).sort());
+  const sources = { csv, ndjson } as Record<string, { config: unknown; createSource: unknown; reader: unknown }>;
+  const sinks = { postgres, file } as Record<string, { config: unknown; createSink: unknown }>;
+  for (const [name, load] of Object.entries(SOURCE_LOADERS)) {
+    assert.equal(await load(), sources[name]!.createSource, name);
+    assert.equal(SOURCE_CONFIG_BY_NAME[name], sources[name]!.config, name);
+  }
+  for (const [name, load] of Object.entries(SINK_LOADERS)) {
+    assert.equal(await load(), sinks[name]!.createSink, name);
+    assert.equal(SINK_CONFIG_BY_NAME[name], sinks[name]!.config, name);
+  }
+  assert.equal(await RAW_READER_LOADERS.csv(), csv.reader);
+  assert.equal(await RAW_READER_LOADERS.ndjson(), ndjson.reader);
 });
