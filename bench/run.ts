@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --rows N]`: the end-to-end benchmark of issue #2. Generates the deterministic
+ * `npm run bench [-- --rows N] [--repeat R]`: the end-to-end benchmark of issue #2. Generates the deterministic
  * web-traffic CSV, runs a job (adapt all ten fields typed, filter, derive a ratio, drop a column) into
  * PostgreSQL with every stage an isolated process, and in the same run times `psql \copy` of the same
  * file into an equal table: the physical limit. Prints wall times, the ratio, rows/s and each stage's
@@ -18,6 +18,15 @@ const rowsArg = process.argv.indexOf('--rows');
 const ROWS = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const RESULTS = resolve('bench/results');
+const repeatArg = process.argv.indexOf('--repeat');
+const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 3;
+
+interface Round {
+  psql_copy_seconds: number;
+  job_seconds: number;
+  ratio: number;
+  stages: Array<{ stage: string; seconds: number; peak_rss_mb: number; cpu_seconds: number }>;
+}
 
 const TABLE_DDL = `(event_id bigint, ts timestamptz, site_id integer, user_id uuid, country char(2), url text,
   views integer, clicks integer, revenue numeric(12,2), user_agent text)`;
@@ -63,47 +72,63 @@ async function main(): Promise<void> {
   try {
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
-    await client.query(`CREATE TABLE traffic_copy ${TABLE_DDL}`);
-    await client.query('CHECKPOINT');
-
-    let t = process.hrtime.bigint();
-    const copy = spawnSync('psql', [server.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy traffic_copy FROM '${csv}' WITH (FORMAT csv, HEADER true)`], { encoding: 'utf8' });
-    if (copy.status !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
-    const copySeconds = seconds(t);
-    await client.query('CHECKPOINT');
-
     const jobFile = join(work, 'bench.yaml');
     writeFileSync(jobFile, jobYaml(csv, server.url));
     const env = { ...process.env, DATAMILL_HOME: join(work, 'home') };
-    t = process.hrtime.bigint();
-    const run = spawnSync(process.execPath, [CLI, 'run', jobFile, '--json'], { cwd: work, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    const jobSeconds = seconds(t);
-    if (run.status !== 0) throw new Error(`job failed: ${run.stderr}\n${run.stdout}`);
-    const record = JSON.parse(run.stdout) as { id: string; figures: Record<string, number> };
-    const show = JSON.parse(execFileSync(process.execPath, [CLI, 'show', record.id, '--json'], { cwd: work, env, encoding: 'utf8' })) as { attempts: Array<{ stage: string; durationMs: number; peakRssBytes: number; cpuSeconds: number; rowsOut: number }> };
-    const loaded = Number((await client.query('SELECT count(*) AS n FROM traffic_job')).rows[0].n);
-    const copied = Number((await client.query('SELECT count(*) AS n FROM traffic_copy')).rows[0].n);
+    const rounds: Round[] = [];
+    // Alternate copy and job, several rounds: a shared 2-core machine is noisy, the median is not.
+    for (let round = 1; round <= REPEAT; round++) {
+      await client.query(`DROP TABLE IF EXISTS traffic_copy, traffic_job; DROP SCHEMA IF EXISTS datamill CASCADE; CREATE TABLE traffic_copy ${TABLE_DDL}`);
+      await client.query('CHECKPOINT');
+      // Start every round with no dirty pages: the last round's buffer (~600 MB) being written back
+      // would slow whichever side runs next.
+      rmSync(join(work, 'buffer'), { recursive: true, force: true });
+      execFileSync('sync');
+      let t = process.hrtime.bigint();
+      const copy = spawnSync('psql', [server.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy traffic_copy FROM '${csv}' WITH (FORMAT csv, HEADER true)`], { encoding: 'utf8' });
+      if (copy.status !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
+      const copySeconds = seconds(t);
+      await client.query('CHECKPOINT');
+      t = process.hrtime.bigint();
+      const run = spawnSync(process.execPath, [CLI, 'run', jobFile, '--json'], { cwd: work, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const jobSeconds = seconds(t);
+      if (run.status !== 0) throw new Error(`job failed: ${run.stderr}\n${run.stdout}`);
+      const record = JSON.parse(run.stdout) as { id: string };
+      const show = JSON.parse(execFileSync(process.execPath, [CLI, 'show', record.id, '--json'], { cwd: work, env, encoding: 'utf8' })) as { attempts: Array<{ stage: string; durationMs: number; peakRssBytes: number; cpuSeconds: number; rowsOut: number }> };
+      const loaded = Number((await client.query('SELECT count(*) AS n FROM traffic_job')).rows[0].n);
+      const copied = Number((await client.query('SELECT count(*) AS n FROM traffic_copy')).rows[0].n);
+      if (loaded !== ROWS || copied !== ROWS) throw new Error(`expected ${ROWS} rows, job loaded ${loaded}, copy ${copied}`);
+      rounds.push({
+        psql_copy_seconds: +copySeconds.toFixed(2),
+        job_seconds: +jobSeconds.toFixed(2),
+        ratio: +(jobSeconds / copySeconds).toFixed(2),
+        stages: show.attempts.map((a) => ({ stage: a.stage, seconds: +(a.durationMs / 1000).toFixed(2), peak_rss_mb: +(a.peakRssBytes / 2 ** 20).toFixed(1), cpu_seconds: +a.cpuSeconds.toFixed(2) })),
+      });
+      process.stderr.write(`round ${round}: copy ${copySeconds.toFixed(2)}s, job ${jobSeconds.toFixed(2)}s, ratio ${(jobSeconds / copySeconds).toFixed(2)}\n`);
+    }
     await client.end();
-
+    const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
     const result = {
       date: new Date().toISOString(),
       node: process.version,
       rows: ROWS,
       input_bytes: bytes,
-      psql_copy_seconds: +copySeconds.toFixed(2),
-      job_seconds: +jobSeconds.toFixed(2),
-      ratio: +(jobSeconds / copySeconds).toFixed(2),
-      job_rows_per_second: Math.round(ROWS / jobSeconds),
-      rows_copied: copied,
-      rows_loaded: loaded,
-      stages: show.attempts.map((a) => ({ stage: a.stage, seconds: +(a.durationMs / 1000).toFixed(2), peak_rss_mb: +(a.peakRssBytes / 2 ** 20).toFixed(1), cpu_seconds: +a.cpuSeconds.toFixed(2), rows_out: a.rowsOut })),
+      rounds: rounds.length,
+      ratio_median: median.ratio,
+      ratio_min: Math.min(...rounds.map((r) => r.ratio)),
+      ratio_max: Math.max(...rounds.map((r) => r.ratio)),
+      job_rows_per_second: Math.round(ROWS / median.job_seconds),
+      max_stage_peak_rss_mb: Math.max(...rounds.flatMap((r) => r.stages.map((s) => s.peak_rss_mb))),
+      median_round: median,
+      all_rounds: rounds,
     };
     const lines = [
-      `rows: ${ROWS.toLocaleString()} (${(bytes / 2 ** 20).toFixed(0)} MiB)`,
-      `psql \\copy: ${result.psql_copy_seconds}s (${copied.toLocaleString()} rows)`,
-      `datamill job: ${result.job_seconds}s (${loaded.toLocaleString()} rows loaded, ${result.job_rows_per_second.toLocaleString()} input rows/s)`,
-      `ratio: ${result.ratio}`,
-      ...result.stages.map((s) => `  ${s.stage.padEnd(9)} ${String(s.seconds).padStart(6)}s  peak RSS ${String(s.peak_rss_mb).padStart(6)} MiB  cpu ${s.cpu_seconds}s`),
+      `rows: ${ROWS.toLocaleString()} (${(bytes / 2 ** 20).toFixed(0)} MiB), ${rounds.length} rounds; the median round:`,
+      `psql \\copy: ${median.psql_copy_seconds}s`,
+      `datamill job: ${median.job_seconds}s (${result.job_rows_per_second.toLocaleString()} input rows/s, every stage its own process)`,
+      `ratio: ${median.ratio} (min ${result.ratio_min}, max ${result.ratio_max})`,
+      ...median.stages.map((s) => `  ${s.stage.padEnd(9)} ${String(s.seconds).padStart(6)}s  peak RSS ${String(s.peak_rss_mb).padStart(6)} MiB  cpu ${s.cpu_seconds}s`),
+      `highest stage peak RSS in any round: ${result.max_stage_peak_rss_mb} MiB`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
     mkdirSync(RESULTS, { recursive: true });
