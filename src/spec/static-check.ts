@@ -25,10 +25,14 @@ export function checkPipeline(spec: JobSpec): Array<{ path: PropertyKey[]; messa
       schema = op.kind === 'stream' ? op.output : null;
     } catch (err) {
       let message = err instanceof DatamillError ? err.message : String(err);
-      // Transform errors already name their step; the problem's YAML path says it again.
-      if (message.startsWith(`${step.where}: `)) message = message.slice(step.where.length + 2);
+      // Errors name their step (or a key inside it, like one derived column): point the problem's YAML
+      // path there, and don't say it twice.
+      const where = err instanceof DatamillError && typeof err.details.where === 'string' ? err.details.where : step.where;
+      let path = step.path;
+      if (where.startsWith(`${step.where}.`)) path = [...step.path, where.slice(step.where.length + 1)];
+      for (const prefix of [where, step.where]) if (message.startsWith(`${prefix}: `)) message = message.slice(prefix.length + 2);
       if (err instanceof ExpressionError && !/column \d+/.test(message)) message += ` (column ${err.column} of the expression)`;
-      problems.push({ path: step.path, message });
+      problems.push({ path, message });
       schema = null;
     }
   }

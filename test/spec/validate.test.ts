@@ -120,3 +120,10 @@ test('YAML anchors and merge keys work in job files', () => {
   assert.deepEqual(p.map(formatProblem), []);
   assert.equal(job!.spec.extract.from, 'csv');
 });
+
+test('a broken derived column is reported at its own line, not the derive step', () => {
+  const text = GOOD.replace('  - derive: { ratio: "views / 2" }', '  - derive:\n      ratio: "views / 2"\n      bad: "views + nope"');
+  const p = problems(text);
+  assert.equal(p.length, 1, p.join('\n'));
+  assert.match(p[0]!, /^job\.yaml:14:\d+: transform\[1\]\.derive\.bad: unknown column 'nope'/);
+});
