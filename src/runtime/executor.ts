@@ -36,7 +36,10 @@ export interface TaskHandle {
  * nothing until `go`, which comes only after the stage before it has committed.
  */
 export interface PreparedTask {
+  /** False when the process died while waiting: it must not count as an attempt. */
+  alive(): boolean;
   go(task: TaskSpec): TaskHandle;
+  /** Lets go of a task that was never started (a no-op after `go`). */
   discard(): void;
 }
 

@@ -69,6 +69,8 @@ export class ProcessExecutor implements Executor {
     let cancelled = false;
     let killer: NodeJS.Timeout | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let exitedAlready = false;
+    let released = false;
     const stop = () => {
       child.kill('SIGTERM');
       killer = setTimeout(() => child.kill('SIGKILL'), GRACE_MS);
@@ -77,6 +79,7 @@ export class ProcessExecutor implements Executor {
     const exited = new Promise<TaskExit>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => {
+        exitedAlready = true;
         clearInterval(sampler);
         if (timer) clearTimeout(timer);
         if (killer) clearTimeout(killer);
@@ -85,10 +88,15 @@ export class ProcessExecutor implements Executor {
     });
     exited.catch(() => undefined);
     return {
+      alive: () => !exitedAlready,
       go(spec) {
+        released = true;
         onLine = spec.onLine;
         for (const [l, stream] of early.splice(0)) spec.onLine(l, stream);
-        if (spec.timeoutMs) timer = setTimeout(() => ((timedOut = true), stop()), Math.min(spec.timeoutMs, MAX_TIMER_MS));
+        if (spec.timeoutMs && !exitedAlready) {
+          timer = setTimeout(() => ((timedOut = true), stop()), Math.min(spec.timeoutMs, MAX_TIMER_MS));
+          timer.unref();
+        }
         child.stdin?.end('go\n');
         return {
           id: String(pid),
@@ -100,6 +108,8 @@ export class ProcessExecutor implements Executor {
         };
       },
       discard() {
+        if (released || exitedAlready) return;
+        released = true;
         // Closing stdin without "go" makes a held stage exit quietly.
         child.stdin?.end();
         setTimeout(() => child.kill('SIGKILL'), GRACE_MS).unref();

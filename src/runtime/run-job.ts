@@ -136,7 +136,11 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
         // Start the next stage's process now, so its start-up overlaps this stage's work.
         const next = stages[i + 1];
         prepared = next && options.executor.prepare ? prepareStage(job, run, next, firstAttempt(next), options.executor) : undefined;
-        target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage), mine)).target ?? target;
+        try {
+          target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage), mine)).target ?? target;
+        } finally {
+          mine?.discard();
+        }
       }
     } finally {
       prepared?.discard();

@@ -62,7 +62,9 @@ export async function runStageAttempt(a: {
       } else log.log(stream === 'stderr' ? 'error' : 'info', line, { stage, attempt, stream });
     },
   };
-  const handle = a.prepared ? a.prepared.go(task) : await a.executor.start(task);
+  // A pre-started process that died while waiting never ran this stage: start a fresh one instead.
+  if (a.prepared && !a.prepared.alive()) log.warn(`${stage}: the pre-started process exited before it was needed; starting a new one`, { stage, attempt });
+  const handle = a.prepared?.alive() ? a.prepared.go(task) : await a.executor.start(task);
   await store.startAttempt({
     runId: run.id, stage, attempt, status: 'running', executor: a.executor.name, taskId: handle.id, startedAt: new Date(started).toISOString(), finishedAt: null,
     exitCode: null, signal: null, error: null, rowsIn: null, rowsOut: null, rowsRejected: null, bytesOut: null, durationMs: null, peakRssBytes: null, cpuSeconds: null,

@@ -96,7 +96,8 @@ export async function runStageProcess(args: StageArgs): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), `datamill-${args.stage}-`));
   let rows = 0;
   let lastReport = 0;
-  const started = Date.now();
+  let started = Date.now();
+  let cpuAtGo = 0;
   const ctx: StageContext = {
     tenant: args.tenant, job: args.job, run: args.run, stage: args.stage, attempt: args.attempt,
     log, signal: abort.signal, baseDir: args.baseDir, tmpDir: tmp,
@@ -118,19 +119,25 @@ export async function runStageProcess(args: StageArgs): Promise<number> {
     const spec = JSON.parse(text) as JobSpec;
     await preload(spec, args.stage);
     // Pre-started by the runtime: ready now, but nothing is read until the stage before has committed.
-    if (process.env.DATAMILL_STAGE_HOLD === '1' && !(await waitForGo())) return EXIT_OK;
+    if (process.env.DATAMILL_STAGE_HOLD === '1') {
+      faultPoint(args, 'held');
+      if (!(await waitForGo())) return EXIT_OK;
+      // Figures count from "go": the time and CPU spent loading code while held are start-up, not work.
+      started = Date.now();
+      cpuAtGo = cpuSeconds();
+    }
     log.info(`${args.stage} started`, { attempt: args.attempt });
     faultPoint(ctx, 'start');
     const figures = await execute(spec, buffer, ctx);
     log.info(`${args.stage} finished`, { ...figures, duration_ms: Date.now() - started });
     emit({ type: 'progress', rows });
-    emit({ type: 'result', ok: true, figures, usage: usage() });
+    emit({ type: 'result', ok: true, figures, usage: usage(cpuAtGo) });
   } catch (thrown) {
     const err: DatamillError = asDatamillError(thrown);
     const level = err.retryable ? 'error' : 'fatal';
     log[level](redact(err.message), { error: err.name, retryable: err.retryable, ...(err.details.where ? { where: err.details.where } : {}) });
     if (process.env.DATAMILL_LOG_LEVEL === 'debug' && err.stack) log.debug(redact(err.stack));
-    emit({ type: 'result', ok: false, error: { name: err.name, message: redact(err.message), retryable: err.retryable, where: err.details.where }, usage: usage() });
+    emit({ type: 'result', ok: false, error: { name: err.name, message: redact(err.message), retryable: err.retryable, where: err.details.where }, usage: usage(cpuAtGo) });
     code = err.retryable ? EXIT_RETRYABLE : EXIT_FAILED;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -159,7 +166,11 @@ function waitForGo(): Promise<boolean> {
   });
 }
 
-function usage() {
+function cpuSeconds(): number {
   const u = process.resourceUsage();
-  return { max_rss_bytes: u.maxRSS * 1024, cpu_seconds: (u.userCPUTime + u.systemCPUTime) / 1e6 };
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
+}
+
+function usage(cpuBefore: number) {
+  return { max_rss_bytes: process.resourceUsage().maxRSS * 1024, cpu_seconds: cpuSeconds() - cpuBefore };
 }

@@ -82,3 +82,19 @@ test('a stage over its timeout is killed, retried as configured, and the run fai
   const show = JSON.parse((await datamill(['show', (await lastRun(ws.home, ws.dir)).id, '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout) as { attempts: Array<{ stage: string; error: { name: string } }> };
   assert.deepEqual(show.attempts.map((a) => `${a.stage}:${a.error.name}`), ['extract:TimeoutError', 'extract:TimeoutError']);
 });
+
+test('a pre-started stage process that dies while waiting is replaced without using up an attempt', async (t) => {
+  const db = await testDatabase();
+  t.after(() => db.drop());
+  const ws = workspace();
+  // Enough rows that adapt outlasts the held transform's start-up, so it dies before it is needed.
+  writeEvents(ws.dir, 'events-1.csv', { rows: 400_000 });
+  const job = ws.write('job.yaml', siteStatsJob({ mode: 'append' }).replace(/^retries:.*$/m, 'retries: { attempts: 1 }'));
+  const r = await datamill(['run', job], { env: { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url, DATAMILL_FAULT: 'transform:held:1' }, cwd: ws.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const run = await lastRun(ws.home, ws.dir);
+  const show = JSON.parse((await datamill(['show', run.id, '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout) as { attempts: Array<{ stage: string; attempt: number; status: string }> };
+  assert.deepEqual(show.attempts.map((a) => `${a.stage}#${a.attempt}:${a.status}`), ['extract#1:succeeded', 'adapt#1:succeeded', 'transform#1:succeeded', 'load#1:succeeded']);
+  const logs = (await datamill(['logs', run.id, '--stage', 'transform'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout;
+  assert.match(logs, /pre-started process exited before it was needed/);
+});
