@@ -3,7 +3,8 @@
  * node's test runner, stops the server, and exits with the runner's code.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from './support/postgres-server.js';
@@ -21,9 +22,15 @@ function findTests(dir: string): string[] {
 const filter = process.argv.slice(2);
 const files = findTests(here).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
 const server = process.env.DATAMILL_TEST_PG_URL ? null : await startPostgres();
-const env = { ...process.env, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
+// Every temp file the tests (and the datamill processes they start) make goes under one folder,
+// removed at the end, so repeated runs leave nothing behind in /tmp.
+const scratch = mkdtempSync(join(tmpdir(), 'datamill-test-'));
+const env = { ...process.env, TMPDIR: scratch, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
 const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
-const stopAll = () => server?.stop();
+const stopAll = () => {
+  server?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+};
 process.on('SIGINT', () => child.kill('SIGINT'));
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => {
