@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
@@ -27,6 +28,11 @@ function parseParams(list: string[]): Record<string, string> {
   return out;
 }
 
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** Prints how a run ended: one summary line, where the rejects are, and how to see more. */
 function reportRun(run: RunRecord, sink: string | undefined, json: boolean): void {
@@ -77,6 +83,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const setCode = (c: number) => (code = c);
   const program = new Command('datamill')
     .description('ETL jobs in one YAML file: extract → adapt → transform → load, each stage an isolated task')
+    .version(packageVersion(), '-V, --version')
     .option('--home <dir>', 'state and logs folder (default: $DATAMILL_HOME or ./.datamill)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
