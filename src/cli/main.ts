@@ -1,6 +1,21 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { STAGES, type StageName } from '../buffer/manifest.js';
+import { startSpareStage } from '../runtime/spare-stage.js';
+import type { StageArgs } from '../stage/stage-main.js';
+
+const STAGE_USAGE = 'usage: datamill stage --buffer URL --base-dir DIR --tenant T --job J --run R --stage extract|adapt|transform|load --attempt N\n';
+
+function parseStageArgs(args: string[]): StageArgs | null {
+  const { values } = parseArgs({
+    args,
+    options: { buffer: { type: 'string' }, 'base-dir': { type: 'string' }, tenant: { type: 'string' }, job: { type: 'string' }, run: { type: 'string' }, stage: { type: 'string' }, attempt: { type: 'string' } },
+    strict: true,
+  });
+  const stage = values.stage as StageName;
+  if (!values.buffer || !values.job || !values.run || !STAGES.includes(stage)) return null;
+  return { buffer: values.buffer, baseDir: values['base-dir'] ?? process.cwd(), tenant: values.tenant ?? 'default', job: values.job, run: values.run, stage, attempt: Number(values.attempt ?? 1) };
+}
 
 /**
  * Entry point. `datamill stage …` (the task every executor starts) is parsed here without loading the
@@ -8,19 +23,25 @@ import { STAGES, type StageName } from '../buffer/manifest.js';
  */
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'stage') {
-    const { values } = parseArgs({
-      args: argv.slice(1),
-      options: { buffer: { type: 'string' }, 'base-dir': { type: 'string' }, tenant: { type: 'string' }, job: { type: 'string' }, run: { type: 'string' }, stage: { type: 'string' }, attempt: { type: 'string' } },
-      strict: true,
-    });
-    const stage = values.stage as StageName;
-    if (!values.buffer || !values.job || !values.run || !STAGES.includes(stage)) {
-      process.stderr.write('usage: datamill stage --buffer URL --base-dir DIR --tenant T --job J --run R --stage extract|adapt|transform|load --attempt N\n');
+    const { runStageProcess } = await import('../stage/stage-main.js');
+    if (argv[1] === '--spare') {
+      // Started early by `datamill run`: the stage's code is loaded now, its arguments come on stdin.
+      const { nextStdinLine } = await import('../stage/stdin-lines.js');
+      const line = await nextStdinLine();
+      if (line === null) return 0;
+      const task = JSON.parse(line) as { args: string[]; env: Record<string, string> };
+      Object.assign(process.env, task.env);
+      const args = parseStageArgs(task.args.slice(1));
+      return args ? runStageProcess({ ...args, hold: true }) : (process.stderr.write(STAGE_USAGE), 2);
+    }
+    const args = parseStageArgs(argv.slice(1));
+    if (!args) {
+      process.stderr.write(STAGE_USAGE);
       return 2;
     }
-    const { runStageProcess } = await import('../stage/stage-main.js');
-    return runStageProcess({ buffer: values.buffer, baseDir: values['base-dir'] ?? process.cwd(), tenant: values.tenant ?? 'default', job: values.job, run: values.run, stage, attempt: Number(values.attempt ?? 1) });
+    return runStageProcess(args);
   }
+  if (argv[0] === 'run' && !argv.includes('--help') && !argv.includes('-h')) startSpareStage();
   const { runCli } = await import('./commands.js');
   return runCli(argv);
 }

@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { Executor, PreparedTask, TaskExit, TaskHandle, TaskSpec } from './executor.js';
+import { CLI_PATH, STAGE_NODE_FLAGS, takeSpareStage } from './spare-stage.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const GRACE_MS = 5000;
 /** setTimeout's limit (~24.8 days); a longer timeout would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const CLOCK_TICKS = 100;
-/**
- * V8 flags of every stage process. Stages allocate hundreds of MB of short-lived rows but keep little
- * alive; V8's default old-space growth lets that garbage reach ~170 MB RSS at 1M rows and ~195 MB at 5M.
- * Growing at most 3× keeps adapt near 145 MB at 1M for ~4% more time; 2× (100) saved more memory
- * but cost ~18% (bench, adapt stage, 1M rows: default 2.36 s/166 MB, 200 → 2.46 s/144 MB, 100 → 2.78 s/128 MB).
- */
-const NODE_FLAGS = ['--heap-growing-percent=200'];
 
 /** Reads peak RSS (VmHWM) and CPU time of a live process from /proc; null where /proc is not there. */
 function sample(pid: number): { peakRssBytes: number; cpuSeconds: number } | null {
@@ -48,7 +40,10 @@ export class ProcessExecutor implements Executor {
    * command, unchanged otherwise); its output is kept until `go` hands over the line handler.
    */
   private spawnTask(task: Pick<TaskSpec, 'args' | 'env'>, hold: boolean): PreparedTask {
-    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...task.args], {
+    // A task to start now takes the spare process `datamill run` started early, if it is still there.
+    const spare = hold ? null : takeSpareStage();
+    if (spare) spare.stdin!.write(JSON.stringify({ args: task.args, env: task.env }) + '\n');
+    const child = spare ?? spawn(process.execPath, [...STAGE_NODE_FLAGS, CLI_PATH, ...task.args], {
       env: { ...process.env, ...task.env, ...(hold ? { DATAMILL_STAGE_HOLD: '1' } : {}) },
       stdio: [hold ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });

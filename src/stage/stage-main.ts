@@ -13,10 +13,13 @@ import type { JobSpec } from '../spec/job-schema.js';
 import { redact, resolveSecrets } from '../spec/secrets.js';
 import { runAdapt } from './adapt.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_RETRYABLE } from './exit-codes.js';
+import { nextStdinLine } from './stdin-lines.js';
 import { inputStageOf } from './plan.js';
 import { typedInput } from './typed-input.js';
 
 export interface StageArgs {
+  /** Wait for "go" on stdin before reading anything (a pre-started or spare process). */
+  hold?: boolean;
   buffer: string;
   baseDir: string;
   tenant: string;
@@ -119,7 +122,7 @@ export async function runStageProcess(args: StageArgs): Promise<number> {
     const spec = JSON.parse(text) as JobSpec;
     await preload(spec, args.stage);
     // Pre-started by the runtime: ready now, but nothing is read until the stage before has committed.
-    if (process.env.DATAMILL_STAGE_HOLD === '1') {
+    if (args.hold === true || process.env.DATAMILL_STAGE_HOLD === '1') {
       faultPoint(args, 'held');
       if (!(await waitForGo())) return EXIT_OK;
       // Figures count from "go": the time and CPU spent loading code while held are start-up, not work.
@@ -154,16 +157,12 @@ async function preload(spec: JobSpec, stage: StageName): Promise<void> {
 }
 
 /** A held stage waits for "go" on stdin; stdin closing without it means the runtime discarded it. */
-function waitForGo(): Promise<boolean> {
-  return new Promise((resolve) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (d: string) => {
-      text += d;
-      if (text.includes('go\n')) resolve(true);
-    });
-    process.stdin.once('end', () => resolve(text.includes('go\n')));
-  });
+async function waitForGo(): Promise<boolean> {
+  for (;;) {
+    const line = await nextStdinLine();
+    if (line === null) return false;
+    if (line === 'go') return true;
+  }
 }
 
 function cpuSeconds(): number {
