@@ -2,6 +2,8 @@
  * Date/time text → parts, for `parse`: either ISO-8601 or a pattern of tokens (YYYY MM DD HH mm ss SSS Z)
  * and literal text, compiled once into a regular expression. Local times are resolved in an IANA zone.
  */
+import { daysInMonth } from '../src/core/calendar.js';
+
 export interface DateTimeParts {
   year: number;
   month: number;
@@ -38,11 +40,6 @@ function parseOffset(text: string): number {
   const sign = text[0] === '-' ? -1 : 1;
   const digits = text.slice(1).replace(':', '');
   return sign * (Number(digits.slice(0, 2)) * 60 + (digits.length > 2 ? Number(digits.slice(2, 4)) : 0));
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 function valid(p: DateTimeParts): boolean {

@@ -22,4 +22,3 @@ export const TRANSFORMS: Record<string, TransformDef<any>> = {
   group,
 };
 
-export const TRANSFORM_NAMES: readonly string[] = Object.keys(TRANSFORMS);

@@ -2,20 +2,11 @@
  * ISO-8601 timestamps as text, in both directions, without Date.parse or toISOString on the hot path:
  * millions of rows per stage make those two calls a visible share of a stage's time.
  */
-const DAY_MS = 86_400_000;
+import { daysFromCivil, daysInMonth, MS_PER_DAY } from './calendar.js';
+
 /** Time-clip bound of ECMAScript dates: beyond it toISOString throws, as it should here too. */
 const MAX_TIME = 8.64e15;
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-export function daysFromCivil(y: number, m: number, d: number): number {
-  if (m <= 2) y--;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
-  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
-}
-
-const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Value of `count` ASCII digits at `at`, or -1 when one is not a digit. */
 function digits(s: string, at: number, count: number): number {
@@ -41,8 +32,8 @@ export function parseIsoTimestamp(s: string, from = 0, to = s.length): number {
   const mo = digits(s, from + 5, 2);
   const d = digits(s, from + 8, 2);
   if (y < 0 || mo < 1 || mo > 12 || d < 1) return NaN;
-  if (d > MONTH_DAYS[mo]! && !(mo === 2 && d === 29 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return NaN;
-  const day = daysFromCivil(y, mo, d) * DAY_MS;
+  if (d > daysInMonth(y, mo)) return NaN;
+  const day = daysFromCivil(y, mo, d) * MS_PER_DAY;
   if (len === 10) return day;
   if (s.charCodeAt(from + 10) !== 84 || s.charCodeAt(from + 13) !== 58 || s.charCodeAt(from + 16) !== 58) return NaN;
   const h = digits(s, from + 11, 2);

@@ -2,8 +2,9 @@ import { TransformError } from '../core/errors.js';
 import type { JsonValue, Value } from '../core/schema.js';
 import { absDecimal, ceilDecimal, compareDecimal, floorDecimal, roundDecimal } from './decimal-math.js';
 import {
-  dateDays, dateMs, daysDay, daysDow, daysMonth, daysYear, formatTimestamp, msOfDay, parseDateDays, parseTimestampMs, truncMs, tsDate, tsDays, formatDays,
+  dateDays, dateMs, daysDay, daysDow, daysMonth, daysYear, msOfDay, parseDateDays, parseTimestampMs, truncMs, tsDate, tsDays, formatDays,
 } from './temporal.js';
+import { formatTimestamp } from '../core/timestamp-text.js';
 
 /**
  * The only things generated code can call. Arguments are never null here (the generated code checks

@@ -3,16 +3,7 @@
  * Hand-written civil-date conversions (H. Hinnant's algorithms) instead of `Date` objects: no allocation
  * per row, and no `Date.UTC` quirk that maps years 0–99 to 1900–1999.
  */
-export const MS_PER_DAY = 86_400_000;
-
-export function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
+import { daysFromCivil, daysInMonth, MS_PER_DAY } from '../core/calendar.js';
 
 /** Scratch for civil(): year, month, day of the last conversion (avoids allocating a tuple per row). */
 const civilOut = new Int32Array(3);
@@ -43,11 +34,6 @@ function formatYear(y: number): string {
 export function formatDays(days: number): string {
   const c = civil(days);
   return `${formatYear(c[0]!)}-${pad2(c[1]!)}-${pad2(c[2]!)}`;
-}
-
-function daysInMonth(y: number, m: number): number {
-  if (m === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -143,8 +129,4 @@ export function truncMs(unit: TruncUnit, ms: number): number {
     }
     case 'year': return daysFromCivil(civil(tsDays(ms))[0]!, 1, 1) * MS_PER_DAY;
   }
-}
-
-export function formatTimestamp(ms: number): string {
-  return new Date(ms).toISOString();
 }

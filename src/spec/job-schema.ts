@@ -95,4 +95,3 @@ export type JobSpec = Omit<z.output<typeof jobSchema>, 'extract' | 'load'> & {
   load: { to: string; resources?: z.output<typeof resourcesSchema>; timeout?: string | number; retries?: z.output<typeof retriesSchema> } & Record<string, unknown>;
 };
 export type AdaptSpec = z.output<typeof adaptSchema>;
-export type AdaptFieldSpec = z.output<typeof adaptFieldSchema>;

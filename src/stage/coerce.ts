@@ -1,4 +1,5 @@
 import { encodeValue, escapeText } from '../core/row-codec.js';
+import { isCalendarDay } from '../core/calendar.js';
 import { formatTimestamp, parseIsoTimestamp } from '../core/timestamp-text.js';
 import type { FieldType, Value } from '../core/schema.js';
 
@@ -17,7 +18,6 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TRUE = new Set(['true', 't', 'yes', 'y', '1', 'on']);
 const FALSE = new Set(['false', 'f', 'no', 'n', '0', 'off']);
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function fail(reason: string): typeof INVALID {
   coerceFailure = reason;
@@ -29,19 +29,13 @@ function quote(v: unknown): string {
   return `'${s.length > 60 ? s.slice(0, 57) + '...' : s}'`;
 }
 
-export function validDay(y: number, m: number, d: number): boolean {
-  if (m < 1 || m > 12 || d < 1) return false;
-  const leap = m === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
-  return d <= DAYS[m - 1]! + (leap ? 1 : 0);
-}
-
 function timestampFromText(s: string): number | typeof INVALID {
   const fast = parseIsoTimestamp(s);
   if (fast === fast) return fast;
   const m = TIMESTAMP.exec(s);
   if (!m) return fail(`${quote(s)} is not an ISO-8601 timestamp (e.g. 2026-01-31T03:00:00Z)`);
   const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
-  if (!validDay(+y!, +mo!, +d!) || +h > 23 || +mi > 59 || +sec > 59) return fail(`${quote(s)} is not a valid date/time`);
+  if (!isCalendarDay(+y!, +mo!, +d!) || +h > 23 || +mi > 59 || +sec > 59) return fail(`${quote(s)} is not a valid date/time`);
   const ms = frac.length > 0 ? frac.slice(0, 4).padEnd(4, '0') : '';
   const z = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const t = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${ms}${z}`);
@@ -78,7 +72,7 @@ function fromText(type: FieldType, s: string): Value | typeof INVALID {
       return timestampFromText(s);
     case 'date': {
       const m = DATE.exec(s);
-      if (!m || !validDay(+m[1]!, +m[2]!, +m[3]!)) return fail(`${quote(s)} is not a date (YYYY-MM-DD)`);
+      if (!m || !isCalendarDay(+m[1]!, +m[2]!, +m[3]!)) return fail(`${quote(s)} is not a date (YYYY-MM-DD)`);
       return s;
     }
     case 'json':
