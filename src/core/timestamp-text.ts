@@ -83,3 +83,29 @@ export function formatTimestamp(v: number): string {
 }
 
 /** Encodes one non-null value of `type` as a COPY text cell. */
+
+/** ISO-8601 as people write it: date only, space or T, any fraction, Z or ±HH[:MM] (none = UTC). */
+export const LENIENT_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * Epoch ms of an ISO-8601-like text ('2026-01-01', '2026-01-01 10:00', '2026-01-01T10:00:00.5+02:00'),
+ * or NaN when it has another shape or names a time that does not exist. Used where text is not in the
+ * canonical form `parseIsoTimestamp` reads fast (adapt input, expression literals).
+ */
+export function parseTimestampText(text: string): number {
+  const m = LENIENT_TIMESTAMP.exec(text.trim());
+  if (!m) return NaN;
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  const h = Number(m[4] ?? 0), mi = Number(m[5] ?? 0), s = Number(m[6] ?? 0);
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) return NaN;
+  let offsetMin = 0;
+  const zone = m[8];
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2)), om = Number(digits.slice(2) || '0');
+    if (oh > 23 || om > 59) return NaN;
+    offsetMin = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  return daysFromCivil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offsetMin) * 60 + s) * 1000 + ms;
+}

@@ -2,9 +2,9 @@ import { TransformError } from '../core/errors.js';
 import type { JsonValue, Value } from '../core/schema.js';
 import { absDecimal, ceilDecimal, compareDecimal, floorDecimal, roundDecimal } from './decimal-math.js';
 import {
-  dateDays, dateMs, daysDay, daysDow, daysMonth, daysYear, msOfDay, parseDateDays, parseTimestampMs, truncMs, tsDate, tsDays, formatDays,
+  dateDays, dateMs, daysDay, daysDow, daysMonth, daysYear, msOfDay, parseDateDays, truncMs, tsDate, tsDays, formatDays,
 } from './temporal.js';
-import { formatTimestamp } from '../core/timestamp-text.js';
+import { formatTimestamp, parseTimestampText } from '../core/timestamp-text.js';
 
 /**
  * The only things generated code can call. Arguments are never null here (the generated code checks
@@ -136,7 +136,7 @@ const library = {
   parse_date(s: string): string | null {
     const days = parseDateDays(s.trim());
     if (!Number.isNaN(days)) return formatDays(days);
-    const ms = parseTimestampMs(s);
+    const ms = parseTimestampText(s);
     return Number.isNaN(ms) ? null : tsDate(ms);
   },
   ts_date: tsDate,

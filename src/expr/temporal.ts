@@ -37,7 +37,6 @@ export function formatDays(days: number): string {
 }
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Days since the epoch of a 'YYYY-MM-DD' text, or NaN when it is not a real calendar date. */
 export function parseDateDays(text: string): number {
@@ -46,28 +45,6 @@ export function parseDateDays(text: string): number {
   const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return NaN;
   return daysFromCivil(y, mo, d);
-}
-
-/**
- * Epoch ms of an ISO-8601-like text ('2026-01-01', '2026-01-01 10:00', '2026-01-01T10:00:00.5+02:00'),
- * or NaN. Without an offset the time is taken as UTC, like every timestamp in Datamill.
- */
-export function parseTimestampMs(text: string): number {
-  const m = TIMESTAMP_RE.exec(text.trim());
-  if (!m) return NaN;
-  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
-  const h = Number(m[4] ?? 0), mi = Number(m[5] ?? 0), s = Number(m[6] ?? 0);
-  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) return NaN;
-  let offsetMin = 0;
-  const zone = m[8];
-  if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
-    const digits = zone.slice(1).replace(':', '');
-    const oh = Number(digits.slice(0, 2)), om = Number(digits.slice(2) || '0');
-    if (oh > 23 || om > 59) return NaN;
-    offsetMin = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  return daysFromCivil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offsetMin) * 60 + s) * 1000 + ms;
 }
 
 /** Days since the epoch of a stored date; stored dates are valid 'YYYY-MM-DD', so read the digits directly. */

@@ -1,7 +1,8 @@
 import { ExpressionError } from '../core/errors.js';
 import type { FieldType } from '../core/schema.js';
 import type { ArithOp, CompareOp } from './ast.js';
-import { parseDateDays, parseTimestampMs, formatDays } from './temporal.js';
+import { parseDateDays, formatDays } from './temporal.js';
+import { parseTimestampText } from '../core/timestamp-text.js';
 
 /** A field type, or 'null' for the bare null literal, which fits any type. */
 export type ExprType = FieldType | 'null';
@@ -85,7 +86,7 @@ export function coerceTemporalLiterals(nodes: TNode[], cols: readonly number[]):
       nodes[i] = { k: 'lit', type: 'date', value: formatDays(days) };
       continue;
     }
-    const ms = parseTimestampMs(n.value);
+    const ms = parseTimestampText(n.value);
     if (Number.isNaN(ms)) {
       const col = cols[i]!;
       throw new ExpressionError(

@@ -1,6 +1,6 @@
 import { encodeValue, escapeText } from '../core/row-codec.js';
 import { isCalendarDay } from '../core/calendar.js';
-import { formatTimestamp, parseIsoTimestamp } from '../core/timestamp-text.js';
+import { formatTimestamp, LENIENT_TIMESTAMP, parseIsoTimestamp, parseTimestampText } from '../core/timestamp-text.js';
 import type { FieldType, Value } from '../core/schema.js';
 
 /**
@@ -14,7 +14,6 @@ export let coerceFailure = '';
 const INTEGER = /^[-+]?\d{1,16}$/;
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 const DECIMAL = /^([-+]?)(\d*)(?:\.(\d+))?$/;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TRUE = new Set(['true', 't', 'yes', 'y', '1', 'on']);
 const FALSE = new Set(['false', 'f', 'no', 'n', '0', 'off']);
@@ -32,14 +31,9 @@ function quote(v: unknown): string {
 function timestampFromText(s: string): number | typeof INVALID {
   const fast = parseIsoTimestamp(s);
   if (fast === fast) return fast;
-  const m = TIMESTAMP.exec(s);
-  if (!m) return fail(`${quote(s)} is not an ISO-8601 timestamp (e.g. 2026-01-31T03:00:00Z)`);
-  const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
-  if (!isCalendarDay(+y!, +mo!, +d!) || +h > 23 || +mi > 59 || +sec > 59) return fail(`${quote(s)} is not a valid date/time`);
-  const ms = frac.length > 0 ? frac.slice(0, 4).padEnd(4, '0') : '';
-  const z = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
-  const t = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${ms}${z}`);
-  return Number.isNaN(t) ? fail(`${quote(s)} is not a valid timestamp`) : t;
+  if (!LENIENT_TIMESTAMP.test(s)) return fail(`${quote(s)} is not an ISO-8601 timestamp (e.g. 2026-01-31T03:00:00Z)`);
+  const t = parseTimestampText(s);
+  return t === t ? t : fail(`${quote(s)} is not a valid date/time`);
 }
 
 function fromText(type: FieldType, s: string): Value | typeof INVALID {
