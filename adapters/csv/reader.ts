@@ -1,38 +1,16 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import type { Manifest, PartInfo } from '../../src/buffer/manifest.js';
 import type { RawBatch, RawReader } from '../../src/core/connector.js';
-import { DatamillError, isTransient, SourceError } from '../../src/core/errors.js';
+import { SourceError } from '../../src/core/errors.js';
+import { partText } from './part-text.js';
 import { CsvSplitter } from './splitter.js';
 
 /** Records per batch handed to adapt: large enough that per-batch costs vanish, small enough to stay flat. */
 export const BATCH_RECORDS = 4096;
-const BOM = 0xfeff;
-const DECODE_BYTES = 64 * 1024;
 
 export type CsvReadOptions = NonNullable<Manifest['csv']>;
 
 export const DEFAULT_CSV: CsvReadOptions = { delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8' };
-
-/** The part's bytes, inflated when the part is gzipped; errors of the raw stream surface on the result. */
-export function partBytes(part: PartInfo, stream: Readable): Readable {
-  if (part.compression !== 'gzip') return stream;
-  const gunzip = createGunzip();
-  stream.on('error', (err) => gunzip.destroy(err));
-  return stream.pipe(gunzip);
-}
-
-/** Wraps a failure while reading a part so it names the part's origin. */
-export function readFailure(err: unknown, part: PartInfo): DatamillError {
-  if (err instanceof DatamillError) return err;
-  const origin = part.origin ?? part.name;
-  const code = (err as { code?: unknown }).code;
-  if (part.compression === 'gzip' && typeof code === 'string' && code.startsWith('Z_')) {
-    return new SourceError(`${origin} (${part.name}) is not a valid gzip file: ${(err as Error).message}`, { retryable: false, cause: err, details: { where: origin } });
-  }
-  return new SourceError(`cannot read ${origin} (${part.name}): ${(err as Error).message}`, { retryable: isTransient(err), cause: err, details: { where: origin } });
-}
 
 /**
  * Reads one CSV part from any Readable of its bytes (the buffer's file, or a test's 1-byte stream) as
@@ -66,38 +44,18 @@ export async function* readCsvPart(part: PartInfo, stream: Readable, options: Cs
     return out;
   };
 
-  const input = partBytes(part, stream);
-  const decoder = new StringDecoder(encoding);
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer | string>) {
-      signal?.throwIfAborted();
-      // A big read is decoded in slices whose strings stay below V8's large-object size (~128 KiB): they
-      // die in cheap young-generation collections instead of piling up in old space (RSS).
-      const size = typeof chunk === 'string' ? 1 : chunk.length;
-      for (let at = 0; at < size; at += DECODE_BYTES) {
-        let text = typeof chunk === 'string' ? chunk : decoder.write(size <= DECODE_BYTES ? chunk : chunk.subarray(at, at + DECODE_BYTES));
-        if (!started && text.length > 0) {
-          started = true;
-          if (text.charCodeAt(0) === BOM) text = text.slice(1);
-          crOnly = text.indexOf('\n') === -1 && text.indexOf('\r') !== -1;
-        }
-        splitter.push(crOnly ? text.replace(/\r/g, '\n') : text);
-      }
-      if (splitter.records.length >= BATCH_RECORDS) {
-        const b = batch();
-        if (b) yield b;
-      }
+  for await (const text of partText(part, stream, encoding, signal)) {
+    if (!started) {
+      started = true;
+      crOnly = text.indexOf('\n') === -1 && text.indexOf('\r') !== -1;
     }
-    const tail = decoder.end();
-    if (tail.length > 0) splitter.push(!started && tail.charCodeAt(0) === BOM ? tail.slice(1) : tail);
-    splitter.end();
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw readFailure(err, part);
-  } finally {
-    input.destroy();
-    stream.destroy();
+    splitter.push(crOnly ? text.replace(/\r/g, '\n') : text);
+    if (splitter.records.length >= BATCH_RECORDS) {
+      const b = batch();
+      if (b) yield b;
+    }
   }
+  splitter.end();
   const last = batch();
   if (last) yield last;
   if (headerPending && !options.columns) {

@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { PartInfo } from '../../src/buffer/manifest.js';
 import type { RawBatch, RawReader } from '../../src/core/connector.js';
-import { BATCH_RECORDS, partBytes, readFailure } from '../csv/reader.js';
+import { partText } from '../csv/part-text.js';
+import { BATCH_RECORDS } from '../csv/reader.js';
 
-const BOM = 0xfeff;
 const CR = 13;
 const RAW_CHARS = 200;
 
@@ -22,7 +21,6 @@ export async function* readNdjsonPart(part: PartInfo, stream: Readable, signal?:
   let broken: NonNullable<RawBatch['broken']> = [];
   let line = 1;
   let rest = '';
-  let started = false;
 
   const addLine = (text: string, start: number, end: number) => {
     if (end > start && text.charCodeAt(end - 1) === CR) end--;
@@ -55,38 +53,20 @@ export async function* readNdjsonPart(part: PartInfo, stream: Readable, signal?:
     return out;
   };
 
-  const input = partBytes(part, stream);
-  const decoder = new StringDecoder('utf8');
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer | string>) {
-      signal?.throwIfAborted();
-      let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      if (!started && text.length > 0) {
-        started = true;
-        if (text.charCodeAt(0) === BOM) text = text.slice(1);
-      }
-      if (rest.length > 0) text = rest + text;
-      let pos = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', pos)) {
-        addLine(text, pos, nl);
-        pos = nl + 1;
-      }
-      rest = pos < text.length ? text.slice(pos) : '';
-      if (records.length + broken.length >= BATCH_RECORDS) {
-        const b = take();
-        if (b) yield b;
-      }
+  for await (const chunk of partText(part, stream, 'utf8', signal)) {
+    const text = rest.length > 0 ? rest + chunk : chunk;
+    let pos = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', pos)) {
+      addLine(text, pos, nl);
+      pos = nl + 1;
     }
-    const tail = rest + decoder.end();
-    rest = '';
-    if (tail.length > 0) addLine(tail, 0, tail.length);
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw readFailure(err, part);
-  } finally {
-    input.destroy();
-    stream.destroy();
+    rest = pos < text.length ? text.slice(pos) : '';
+    if (records.length + broken.length >= BATCH_RECORDS) {
+      const b = take();
+      if (b) yield b;
+    }
   }
+  if (rest.length > 0) addLine(rest, 0, rest.length);
   const last = take();
   if (last) yield last;
 }
