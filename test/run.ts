@@ -1,5 +1,5 @@
 /**
- * The test command: starts one real PostgreSQL for the whole suite, runs every compiled `*.test.js` with
+ * The test command: starts one real PostgreSQL and one S3-compatible server (s3rver) for the whole suite, runs every compiled `*.test.js` with
  * node's test runner, stops the server, and exits with the runner's code.
  */
 import { spawn } from 'node:child_process';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from './support/postgres-server.js';
+import { s3Env, startS3 } from './support/s3-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -22,13 +23,15 @@ function findTests(dir: string): string[] {
 const filter = process.argv.slice(2);
 const files = findTests(here).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
 const server = process.env.DATAMILL_TEST_PG_URL ? null : await startPostgres();
+const s3 = process.env.DATAMILL_TEST_S3_ENDPOINT ? null : await startS3();
 // Every temp file the tests (and the datamill processes they start) make goes under one folder,
 // removed at the end, so repeated runs leave nothing behind in /tmp.
 const scratch = mkdtempSync(join(tmpdir(), 'datamill-test-'));
-const env = { ...process.env, TMPDIR: scratch, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
+const env = { ...process.env, ...(s3 ? s3Env(s3.endpoint) : {}), TMPDIR: scratch, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
 const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 const stopAll = () => {
   server?.stop();
+  s3?.stop();
   rmSync(scratch, { recursive: true, force: true });
 };
 process.on('SIGINT', () => child.kill('SIGINT'));

@@ -34,6 +34,8 @@ export interface RunOptions {
   home: string;
   params?: Record<string, string>;
   trigger?: string;
+  /** The scheduled time this run was fired for (the scheduler's fire key); absent for runs started by hand. */
+  slot?: string;
   onEvent?(event: RunEvent): void;
   signal?: AbortSignal;
 }
@@ -86,6 +88,7 @@ export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRe
     id, job: spec.job, tenant: spec.tenant, status: 'running', trigger: options.trigger ?? 'manual', jobFile: resolve(job.file), buffer: bufferUrl,
     params: options.params ?? {}, createdAt: new Date().toISOString(), startedAt: new Date().toISOString(), finishedAt: null, error: null, figures: {},
     runner: runnerId(),
+    slot: options.slot ?? null,
   };
   await store.createRun(run);
   return executeRun(job, run, stagesOf(spec), options, async (buffer) => {

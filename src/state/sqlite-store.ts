@@ -18,9 +18,13 @@ const MIGRATIONS = [
      bytes_out INTEGER, duration_ms INTEGER, peak_rss_bytes INTEGER, cpu_seconds REAL,
      PRIMARY KEY (run_id, stage, attempt));`,
   `ALTER TABLE runs ADD COLUMN runner TEXT;`,
+  `ALTER TABLE runs ADD COLUMN slot TEXT;
+   CREATE TABLE cursors (
+     tenant TEXT NOT NULL, job TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, run_id TEXT NOT NULL,
+     updated_at TEXT NOT NULL, PRIMARY KEY (tenant, job, name));`,
 ];
 
-const RUN_COLUMNS: Record<string, string> = { job: 'job', tenant: 'tenant', status: 'status', trigger: 'trigger', jobFile: 'job_file', buffer: 'buffer', params: 'params', createdAt: 'created_at', startedAt: 'started_at', finishedAt: 'finished_at', error: 'error', figures: 'figures', runner: 'runner' };
+const RUN_COLUMNS: Record<string, string> = { job: 'job', tenant: 'tenant', status: 'status', trigger: 'trigger', jobFile: 'job_file', buffer: 'buffer', params: 'params', createdAt: 'created_at', startedAt: 'started_at', finishedAt: 'finished_at', error: 'error', figures: 'figures', runner: 'runner', slot: 'slot' };
 const ATTEMPT_COLUMNS: Record<string, string> = { status: 'status', executor: 'executor', taskId: 'task_id', startedAt: 'started_at', finishedAt: 'finished_at', exitCode: 'exit_code', signal: 'signal', error: 'error', rowsIn: 'rows_in', rowsOut: 'rows_out', rowsRejected: 'rows_rejected', bytesOut: 'bytes_out', durationMs: 'duration_ms', peakRssBytes: 'peak_rss_bytes', cpuSeconds: 'cpu_seconds' };
 const JSON_FIELDS = new Set(['params', 'error', 'figures']);
 
@@ -37,7 +41,7 @@ function runFromDb(r: DbRow): RunRecord {
     jobFile: r.job_file as string, buffer: r.buffer as string, params: JSON.parse(r.params as string) as Record<string, string>,
     createdAt: r.created_at as string, startedAt: (r.started_at as string | null) ?? null, finishedAt: (r.finished_at as string | null) ?? null,
     error: r.error ? (JSON.parse(r.error as string) as RunRecord['error']) : null, figures: JSON.parse(r.figures as string) as RunRecord['figures'],
-    runner: (r.runner as string | null) ?? null,
+    runner: (r.runner as string | null) ?? null, slot: (r.slot as string | null) ?? null,
   };
 }
 
@@ -121,6 +125,16 @@ export class SqliteStateStore implements StateStore {
   async listAttempts(runId: string): Promise<StageAttemptRecord[]> {
     const order = "CASE stage WHEN 'extract' THEN 0 WHEN 'adapt' THEN 1 WHEN 'transform' THEN 2 ELSE 3 END";
     return (this.db.prepare(`SELECT * FROM stage_attempts WHERE run_id = ? ORDER BY started_at, ${order}, attempt`).all(runId) as DbRow[]).map(attemptFromDb);
+  }
+
+  async getCursor(tenant: string, job: string, name: string): Promise<string | null> {
+    const r = this.db.prepare('SELECT value FROM cursors WHERE tenant = ? AND job = ? AND name = ?').get(tenant, job, name) as { value: string } | undefined;
+    return r?.value ?? null;
+  }
+
+  async setCursor(tenant: string, job: string, name: string, value: string, runId: string): Promise<void> {
+    this.db.prepare(`INSERT INTO cursors (tenant, job, name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (tenant, job, name) DO UPDATE SET value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at`).run(tenant, job, name, value, runId, new Date().toISOString());
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,8 @@ export interface RunRecord {
   figures: Record<string, number | string>;
   /** `host:pid` of the process driving the run, to tell a live run from one whose runner died. */
   runner: string | null;
+  /** The scheduled time (ISO-8601 UTC) this run was fired for; null for runs started by hand. */
+  slot: string | null;
 }
 
 export interface StageAttemptRecord {
@@ -72,5 +74,12 @@ export interface StateStore {
   startAttempt(attempt: StageAttemptRecord): Promise<void>;
   finishAttempt(runId: string, stage: StageName, attempt: number, patch: Partial<StageAttemptRecord>): Promise<void>;
   listAttempts(runId: string): Promise<StageAttemptRecord[]>;
+  /** An incremental source's high-water mark (e.g. the last `updated_at` loaded), or null before the first run. */
+  getCursor(tenant: string, job: string, name: string): Promise<string | null>;
+  /**
+   * Moves the high-water mark. The runtime calls it only after the run's load has committed, so a failed
+   * run never skips rows: the next run extracts again from the old mark.
+   */
+  setCursor(tenant: string, job: string, name: string, value: string, runId: string): Promise<void>;
   close(): Promise<void>;
 }
