@@ -38,6 +38,8 @@ export interface RunOptions {
   slot?: string;
   onEvent?(event: RunEvent): void;
   signal?: AbortSignal;
+  /** Called once the run's end is recorded (e.g. Slack notifications); a throw is logged, never fails the run. */
+  onRunEnd?(run: RunRecord, job: LoadedJob): Promise<void>;
 }
 
 export function newRunId(now = new Date()): string {
@@ -154,6 +156,13 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     const err = asDatamillError(thrown);
     const error: RunError = (thrown as { runError?: RunError }).runError ?? { stage: null, name: err.name, message: redact(err.message), retryable: err.retryable };
     await finish(store, run, options.signal?.aborted ? 'interrupted' : 'failed', error, await summarize(store, id), log);
+  }
+  if (options.onRunEnd) {
+    try {
+      await options.onRunEnd(run, job);
+    } catch (err) {
+      log.error(`run-end hook failed: ${redact(err instanceof Error ? err.message : String(err))}`);
+    }
   }
   options.onEvent?.({ type: 'run-end', run });
   await new Promise<void>((done) => {
