@@ -10,7 +10,7 @@ import { STAGES, type StageName } from '../buffer/manifest.js';
 import { loadJobFile, loadJobOrThrow } from '../spec/load-job.js';
 import { formatProblem } from '../spec/problems.js';
 import { redact } from '../spec/secrets.js';
-import { homeDir, openStore } from './home.js';
+import { homeDir, openStore, stateUrl } from './home.js';
 import { inferJobBlocks } from './infer.js';
 import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
@@ -58,7 +58,7 @@ function exitCodeOf(run: RunRecord): number {
 /** Runs until done; Ctrl-C / SIGTERM cancels the stage in flight and records the run as interrupted. */
 async function withStore<T>(program: Command, work: (store: StateStore, home: string, signal: AbortSignal) => Promise<T>): Promise<T> {
   const home = homeDir(program.opts().home);
-  const store = await openStore(home);
+  const store = await openStore(home, stateUrl(program.opts().state));
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -85,6 +85,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .description('ETL jobs in one YAML file: extract → adapt → transform → load, each stage an isolated task')
     .version(packageVersion(), '-V, --version')
     .option('--home <dir>', 'state and logs folder (default: $DATAMILL_HOME or ./.datamill)')
+    .option('--state <url>', 'state store: postgres://… for a shared PostgreSQL (default: $DATAMILL_STATE_URL, else SQLite in the home)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

@@ -4,7 +4,7 @@ import { STAGES } from '../buffer/manifest.js';
 import { readRunLog, runLogPath } from '../log/run-log.js';
 import type { RunRecord, StageAttemptRecord } from '../state/store.js';
 import { formatBytes, formatDuration } from '../spec/units.js';
-import { homeDir, openStore } from './home.js';
+import { homeDir, openStore, stateUrl } from './home.js';
 
 function positiveInteger(v: string): number {
   const n = Number(v);
@@ -25,8 +25,8 @@ function duration(r: { startedAt: string | null; finishedAt: string | null }): s
   return formatDuration((r.finishedAt ? Date.parse(r.finishedAt) : Date.now()) - Date.parse(r.startedAt));
 }
 
-async function findRunOrExit(home: string, id: string): Promise<{ run: RunRecord; attempts: StageAttemptRecord[] } | null> {
-  const store = await openStore(home);
+async function findRunOrExit(home: string, state: string | undefined, id: string): Promise<{ run: RunRecord; attempts: StageAttemptRecord[] } | null> {
+  const store = await openStore(home, state);
   try {
     const run = await store.findRun(id);
     if (!run) {
@@ -49,7 +49,7 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
     .option('--limit <n>', 'how many', positiveInteger, 20)
     .option('--json', 'print JSON')
     .action(async (o: { job?: string; status?: RunRecord['status']; limit: number; json?: boolean }) => {
-      const store = await openStore(homeDir(program.opts().home));
+      const store = await openStore(homeDir(program.opts().home), stateUrl(program.opts().state));
       const runs = await store.listRuns({ ...(o.job ? { job: o.job } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit });
       await store.close();
       if (o.json) {
@@ -68,7 +68,7 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
     .description("one run: its stages, attempts and figures (rows, bytes, duration, peak memory, CPU)")
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
-      const found = await findRunOrExit(homeDir(program.opts().home), id);
+      const found = await findRunOrExit(homeDir(program.opts().home), stateUrl(program.opts().state), id);
       if (!found) {
         setCode(1);
         return;
@@ -92,7 +92,7 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
     .option('--json', 'print the JSON lines as stored')
     .action(async (id: string, o: { stage?: string; json?: boolean }) => {
       const home = homeDir(program.opts().home);
-      const found = await findRunOrExit(home, id);
+      const found = await findRunOrExit(home, stateUrl(program.opts().state), id);
       if (!found) {
         setCode(1);
         return;

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StageName } from '../buffer/manifest.js';
 import { SpecError } from '../core/errors.js';
-import type { RunQuery, RunRecord, StageAttemptRecord, StateStore } from './store.js';
+import type { IncidentRecord, RunQuery, RunRecord, StageAttemptRecord, StateStore } from './store.js';
+import { ambiguousPrefix, ATTEMPT_COLUMNS, ATTEMPT_KEY_COLUMNS, attemptFromDb, CURSORS_TABLE, incidentFromDb, INCIDENTS_TABLE, likePrefix, RUN_COLUMNS, runFromDb, STAGE_ORDER_SQL, toDb, type DbRow } from './store-rows.js';
 
 const MIGRATIONS = [
   `CREATE TABLE runs (
@@ -19,42 +20,9 @@ const MIGRATIONS = [
      PRIMARY KEY (run_id, stage, attempt));`,
   `ALTER TABLE runs ADD COLUMN runner TEXT;`,
   `ALTER TABLE runs ADD COLUMN slot TEXT;
-   CREATE TABLE cursors (
-     tenant TEXT NOT NULL, job TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, run_id TEXT NOT NULL,
-     updated_at TEXT NOT NULL, PRIMARY KEY (tenant, job, name));`,
+   ${CURSORS_TABLE}`,
+  INCIDENTS_TABLE,
 ];
-
-const RUN_COLUMNS: Record<string, string> = { job: 'job', tenant: 'tenant', status: 'status', trigger: 'trigger', jobFile: 'job_file', buffer: 'buffer', params: 'params', createdAt: 'created_at', startedAt: 'started_at', finishedAt: 'finished_at', error: 'error', figures: 'figures', runner: 'runner', slot: 'slot' };
-const ATTEMPT_COLUMNS: Record<string, string> = { status: 'status', executor: 'executor', taskId: 'task_id', startedAt: 'started_at', finishedAt: 'finished_at', exitCode: 'exit_code', signal: 'signal', error: 'error', rowsIn: 'rows_in', rowsOut: 'rows_out', rowsRejected: 'rows_rejected', bytesOut: 'bytes_out', durationMs: 'duration_ms', peakRssBytes: 'peak_rss_bytes', cpuSeconds: 'cpu_seconds' };
-const JSON_FIELDS = new Set(['params', 'error', 'figures']);
-
-function toDb(key: string, value: unknown): unknown {
-  if (JSON_FIELDS.has(key)) return value === null || value === undefined ? null : JSON.stringify(value);
-  return value === undefined ? null : value;
-}
-
-type DbRow = Record<string, unknown>;
-
-function runFromDb(r: DbRow): RunRecord {
-  return {
-    id: r.id as string, job: r.job as string, tenant: r.tenant as string, status: r.status as RunRecord['status'], trigger: r.trigger as string,
-    jobFile: r.job_file as string, buffer: r.buffer as string, params: JSON.parse(r.params as string) as Record<string, string>,
-    createdAt: r.created_at as string, startedAt: (r.started_at as string | null) ?? null, finishedAt: (r.finished_at as string | null) ?? null,
-    error: r.error ? (JSON.parse(r.error as string) as RunRecord['error']) : null, figures: JSON.parse(r.figures as string) as RunRecord['figures'],
-    runner: (r.runner as string | null) ?? null, slot: (r.slot as string | null) ?? null,
-  };
-}
-
-function attemptFromDb(r: DbRow): StageAttemptRecord {
-  return {
-    runId: r.run_id as string, stage: r.stage as StageName, attempt: r.attempt as number, status: r.status as StageAttemptRecord['status'],
-    executor: r.executor as string, taskId: (r.task_id as string | null) ?? null, startedAt: r.started_at as string, finishedAt: (r.finished_at as string | null) ?? null,
-    exitCode: (r.exit_code as number | null) ?? null, signal: (r.signal as string | null) ?? null, error: r.error ? (JSON.parse(r.error as string) as StageAttemptRecord['error']) : null,
-    rowsIn: (r.rows_in as number | null) ?? null, rowsOut: (r.rows_out as number | null) ?? null, rowsRejected: (r.rows_rejected as number | null) ?? null,
-    bytesOut: (r.bytes_out as number | null) ?? null, durationMs: (r.duration_ms as number | null) ?? null, peakRssBytes: (r.peak_rss_bytes as number | null) ?? null,
-    cpuSeconds: (r.cpu_seconds as number | null) ?? null,
-  };
-}
 
 /** The embedded state store: one SQLite file in WAL mode, safe for several readers and one writer process. */
 export class SqliteStateStore implements StateStore {
@@ -95,8 +63,8 @@ export class SqliteStateStore implements StateStore {
   async findRun(idOrPrefix: string): Promise<RunRecord | null> {
     const exact = await this.getRun(idOrPrefix);
     if (exact) return exact;
-    const rows = this.db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 6").all(idOrPrefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%') as DbRow[];
-    if (rows.length > 1) throw new SpecError(`'${idOrPrefix}' matches several runs (${rows.slice(0, 5).map((r) => r.id as string).join(', ')}${rows.length > 5 ? ', …' : ''}); give more of the id`);
+    const rows = this.db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 6").all(likePrefix(idOrPrefix)) as DbRow[];
+    if (rows.length > 1) throw new SpecError(ambiguousPrefix(idOrPrefix, rows.map((r) => r.id as string)));
     return rows.length === 1 ? runFromDb(rows[0]!) : null;
   }
 
@@ -112,7 +80,7 @@ export class SqliteStateStore implements StateStore {
 
   async startAttempt(a: StageAttemptRecord): Promise<void> {
     const keys = ['runId', 'stage', 'attempt', ...Object.keys(ATTEMPT_COLUMNS)];
-    const cols = keys.map((k) => ({ runId: 'run_id', stage: 'stage', attempt: 'attempt' })[k as 'runId'] ?? ATTEMPT_COLUMNS[k]!);
+    const cols = keys.map((k) => ATTEMPT_KEY_COLUMNS[k] ?? ATTEMPT_COLUMNS[k]!);
     this.db.prepare(`INSERT OR REPLACE INTO stage_attempts (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...keys.map((k) => toDb(k, (a as unknown as Record<string, unknown>)[k])));
   }
 
@@ -123,8 +91,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   async listAttempts(runId: string): Promise<StageAttemptRecord[]> {
-    const order = "CASE stage WHEN 'extract' THEN 0 WHEN 'adapt' THEN 1 WHEN 'transform' THEN 2 ELSE 3 END";
-    return (this.db.prepare(`SELECT * FROM stage_attempts WHERE run_id = ? ORDER BY started_at, ${order}, attempt`).all(runId) as DbRow[]).map(attemptFromDb);
+    return (this.db.prepare(`SELECT * FROM stage_attempts WHERE run_id = ? ORDER BY started_at, ${STAGE_ORDER_SQL}, attempt`).all(runId) as DbRow[]).map(attemptFromDb);
   }
 
   async getCursor(tenant: string, job: string, name: string): Promise<string | null> {
@@ -135,6 +102,16 @@ export class SqliteStateStore implements StateStore {
   async setCursor(tenant: string, job: string, name: string, value: string, runId: string): Promise<void> {
     this.db.prepare(`INSERT INTO cursors (tenant, job, name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (tenant, job, name) DO UPDATE SET value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at`).run(tenant, job, name, value, runId, new Date().toISOString());
+  }
+
+  async openIncident(i: IncidentRecord): Promise<boolean> {
+    const r = this.db.prepare('INSERT INTO incidents (tenant, job, channel, opened_by, opened_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(i.tenant, i.job, i.channel, i.openedBy, i.openedAt);
+    return r.changes === 1;
+  }
+
+  async closeIncident(tenant: string, job: string, channel: string): Promise<IncidentRecord | null> {
+    const r = this.db.prepare('DELETE FROM incidents WHERE tenant = ? AND job = ? AND channel = ? RETURNING *').get(tenant, job, channel) as DbRow | undefined;
+    return r ? incidentFromDb(r) : null;
   }
 
   async close(): Promise<void> {

@@ -53,6 +53,16 @@ export interface StageAttemptRecord {
   cpuSeconds: number | null;
 }
 
+/** An open notification incident: the job's runs have failed since `openedBy`, and the channel was told once. */
+export interface IncidentRecord {
+  tenant: string;
+  job: string;
+  /** Where it was announced, e.g. `slack`. */
+  channel: string;
+  openedBy: string;
+  openedAt: string;
+}
+
 export interface RunQuery {
   job?: string;
   tenant?: string;
@@ -81,5 +91,9 @@ export interface StateStore {
    * run never skips rows: the next run extracts again from the old mark.
    */
   setCursor(tenant: string, job: string, name: string, value: string, runId: string): Promise<void>;
+  /** Opens the job's incident unless one is open; true only for the call that opened it (one message per incident). */
+  openIncident(incident: IncidentRecord): Promise<boolean>;
+  /** Closes the job's open incident and returns it; null when none was open (nothing to recover from). */
+  closeIncident(tenant: string, job: string, channel: string): Promise<IncidentRecord | null>;
   close(): Promise<void>;
 }
