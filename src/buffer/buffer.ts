@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Manifest, PartInfo, StageRef } from './manifest.js';
+import type { Manifest, ManifestDraft, PartInfo, StageRef } from './manifest.js';
 
 /** A part being written. Bytes are counted and hashed as they pass. */
 export interface PartWriter {
@@ -16,12 +16,20 @@ export interface StageWriter {
   /** Writes a rejected-rows part under `_rejects/`. */
   rejectPart(name: string): PartWriter;
   /** Writes the manifest last, replacing any earlier output of the same stage atomically. */
-  commit(manifest: Omit<Manifest, 'parts' | 'rows' | 'bytes' | 'rejects' | 'version' | 'createdAt'> & { parts: PartInfo[]; rejects?: PartInfo[] }): Promise<Manifest>;
+  commit(manifest: ManifestDraft): Promise<Manifest>;
   /** Drops everything this attempt wrote. */
   abort(): Promise<void>;
 }
 
-/** The object store between stages: a local directory (file://) or, later, S3. */
+/** A run's folder in the buffer and when its newest object was written (for retention). */
+export interface BufferedRun {
+  tenant: string;
+  job: string;
+  run: string;
+  lastModified: Date;
+}
+
+/** The object store between stages: a local directory (file://) or S3 (s3://). */
 export interface StageBuffer {
   readonly url: string;
   begin(ref: StageRef, attempt: number): Promise<StageWriter>;
@@ -34,6 +42,8 @@ export interface StageBuffer {
   getRunFile(ref: Omit<StageRef, 'stage'>, name: string): Promise<string | null>;
   /** Removes every stage of a run (retention). */
   removeRun(ref: Omit<StageRef, 'stage'>): Promise<void>;
+  /** Every run folder in the buffer (retention: `datamill gc`). */
+  listRuns(): AsyncIterable<BufferedRun>;
   /** A local path for the stage folder when the buffer is a directory (for display and mounts). */
   localPath?(ref: StageRef): string;
 }

@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BufferError } from '../core/errors.js';
-import type { PartWriter, StageBuffer, StageWriter } from './buffer.js';
-import { stagePath, type Manifest, type PartInfo, type StageRef } from './manifest.js';
+import type { BufferedRun, PartWriter, StageBuffer, StageWriter } from './buffer.js';
+import { buildManifest, PartTally, stagePath, type Manifest, type PartInfo, type StageRef } from './manifest.js';
 
 const MANIFEST = '_manifest.json';
 const REJECTS = '_rejects';
@@ -20,32 +19,26 @@ export function fileBufferRoot(url: string, baseDir: string): string {
 }
 
 class FilePartWriter implements PartWriter {
-  private readonly hash = createHash('sha256');
-  private bytes = 0;
+  private readonly tally: PartTally;
   private readonly out: WriteStream;
   private failed: Error | null = null;
 
-  constructor(readonly name: string, private readonly path: string, private readonly extra: Pick<PartInfo, 'origin' | 'compression'>) {
+  constructor(readonly name: string, private readonly path: string, extra: Pick<PartInfo, 'origin' | 'compression'>) {
+    this.tally = new PartTally(name, extra);
     this.out = createWriteStream(path, { highWaterMark: 1 << 20 });
     this.out.on('error', (err) => (this.failed = err));
   }
 
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.failed) throw new BufferError(`cannot write ${this.path}: ${this.failed.message}`, { retryable: true, cause: this.failed });
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.hash.update(buf);
-    this.bytes += buf.length;
-    if (!this.out.write(buf)) await once(this.out, 'drain');
+    if (!this.out.write(this.tally.add(chunk))) await once(this.out, 'drain');
   }
 
   async close(rows: number): Promise<PartInfo> {
     this.out.end();
     await once(this.out, 'close');
     if (this.failed) throw new BufferError(`cannot write ${this.path}: ${this.failed.message}`, { retryable: true, cause: this.failed });
-    const info: PartInfo = { name: this.name, rows, bytes: this.bytes, sha256: this.hash.digest('hex') };
-    if (this.extra.origin !== undefined) info.origin = this.extra.origin;
-    if (this.extra.compression !== undefined) info.compression = this.extra.compression;
-    return info;
+    return this.tally.info(rows);
   }
 }
 
@@ -78,16 +71,7 @@ export class FileBuffer implements StageBuffer {
       part: (name, options = {}) => new FilePartWriter(name, join(tmp, name), options),
       rejectPart: (name) => new FilePartWriter(name, join(tmp, REJECTS, name), {}),
       commit: async (m) => {
-        const { rejects, parts, ...rest } = m;
-        const manifest: Manifest = {
-          version: 1,
-          ...rest,
-          createdAt: new Date().toISOString(),
-          parts,
-          rows: parts.reduce((a, p) => a + p.rows, 0),
-          bytes: parts.reduce((a, p) => a + p.bytes, 0),
-        };
-        if (rejects && rejects.length > 0) manifest.rejects = { rows: rejects.reduce((a, p) => a + p.rows, 0), parts: rejects };
+        const manifest = buildManifest(m);
         const path = join(tmp, MANIFEST);
         await writeFile(path, JSON.stringify(manifest, null, 2));
         const fh = await open(path, 'r');
@@ -153,4 +137,33 @@ export class FileBuffer implements StageBuffer {
   async removeRun(ref: Omit<StageRef, 'stage'>): Promise<void> {
     await rm(this.runDir(ref), { recursive: true, force: true });
   }
+
+  async *listRuns(): AsyncGenerator<BufferedRun> {
+    for (const tenant of await folders(this.root)) {
+      for (const job of await folders(join(this.root, tenant))) {
+        for (const run of await folders(join(this.root, tenant, job))) {
+          yield { tenant, job, run, lastModified: new Date(await newestChange(join(this.root, tenant, job, run))) };
+        }
+      }
+    }
+  }
+}
+
+async function folders(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new BufferError(`cannot list ${dir}: ${(err as Error).message}`, { retryable: true, cause: err });
+  }
+}
+
+/** The newest modification time (ms) of anything under a folder: a run still writing is never "old". */
+async function newestChange(dir: string): Promise<number> {
+  let newest = (await stat(dir)).mtimeMs;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? await newestChange(path) : (await stat(path)).mtimeMs);
+  }
+  return newest;
 }

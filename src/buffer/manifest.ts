@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Schema } from '../core/schema.js';
 
 export const STAGES = ['extract', 'adapt', 'transform', 'load'] as const;
@@ -56,4 +57,44 @@ export function stagePath(ref: StageRef): string {
 
 export function partName(index: number, ext: string): string {
   return `part-${String(index).padStart(5, '0')}.${ext}`;
+}
+
+/** What a writer hands to `commit`; the totals and the version are filled in by `buildManifest`. */
+export type ManifestDraft = Omit<Manifest, 'parts' | 'rows' | 'bytes' | 'rejects' | 'version' | 'createdAt'> & { parts: PartInfo[]; rejects?: PartInfo[] };
+
+/** The manifest a commit writes, the same on every buffer. */
+export function buildManifest(draft: ManifestDraft): Manifest {
+  const { rejects, parts, ...rest } = draft;
+  const manifest: Manifest = {
+    version: 1,
+    ...rest,
+    createdAt: new Date().toISOString(),
+    parts,
+    rows: parts.reduce((a, p) => a + p.rows, 0),
+    bytes: parts.reduce((a, p) => a + p.bytes, 0),
+  };
+  if (rejects && rejects.length > 0) manifest.rejects = { rows: rejects.reduce((a, p) => a + p.rows, 0), parts: rejects };
+  return manifest;
+}
+
+/** Counts and hashes a part's bytes as they pass, for its PartInfo. */
+export class PartTally {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+
+  constructor(readonly name: string, private readonly extra: Pick<PartInfo, 'origin' | 'compression'> = {}) {}
+
+  add(chunk: string | Uint8Array): Uint8Array {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    this.hash.update(buf);
+    this.bytes += buf.length;
+    return buf;
+  }
+
+  info(rows: number): PartInfo {
+    const info: PartInfo = { name: this.name, rows, bytes: this.bytes, sha256: this.hash.digest('hex') };
+    if (this.extra.origin !== undefined) info.origin = this.extra.origin;
+    if (this.extra.compression !== undefined) info.compression = this.extra.compression;
+    return info;
+  }
 }

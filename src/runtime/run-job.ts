@@ -7,6 +7,7 @@ import type { StageBuffer } from '../buffer/buffer.js';
 import type { StageName } from '../buffer/manifest.js';
 import { fileBufferRoot } from '../buffer/file-buffer.js';
 import { openBuffer } from '../buffer/open-buffer.js';
+import { bufferTaskEnv } from '../buffer/s3-url.js';
 import { asDatamillError, BufferError, SpecError } from '../core/errors.js';
 import { runLogger } from '../log/run-log.js';
 import type { LoadedJob } from '../spec/load-job.js';
@@ -197,7 +198,7 @@ async function summarize(store: StateStore, runId: string): Promise<Record<strin
 
 function prepareStage(job: LoadedJob, run: RunRecord, stage: StageName, attempt: number, executor: Executor): PreparedTask {
   const s = settingsOf(job, stage);
-  return executor.prepare!({ run: run.id, stage, attempt, args: stageArgs(run, job.baseDir, stage, attempt), env: {}, resources: { cpus: s.cpus, memoryBytes: s.memoryBytes } });
+  return executor.prepare!({ run: run.id, stage, attempt, args: stageArgs(run, job.baseDir, stage, attempt), env: bufferTaskEnv(run.buffer, job.baseDir), resources: { cpus: s.cpus, memoryBytes: s.memoryBytes } });
 }
 
 async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions, firstAttempt: number, prepared?: PreparedTask): Promise<Record<string, number | string>> {

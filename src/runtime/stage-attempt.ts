@@ -1,5 +1,6 @@
 import type winston from 'winston';
 import type { StageName } from '../buffer/manifest.js';
+import { bufferTaskEnv } from '../buffer/s3-url.js';
 import type { LoadedJob } from '../spec/load-job.js';
 import { EXIT_OK, EXIT_RETRYABLE } from '../stage/exit-codes.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
@@ -39,7 +40,7 @@ export async function runStageAttempt(a: {
   const task: TaskSpec = {
     run: run.id, stage, attempt,
     args: stageArgs(run, a.job.baseDir, stage, attempt),
-    env: {},
+    env: bufferTaskEnv(run.buffer, a.job.baseDir),
     resources: { cpus: a.settings.cpus, memoryBytes: a.settings.memoryBytes },
     timeoutMs: a.settings.timeoutMs,
     onLine(line, stream) {

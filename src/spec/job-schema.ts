@@ -3,6 +3,7 @@ import { SINK_CONFIGS, SOURCE_CONFIGS } from '../../adapters/index.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import { durationSchema, fieldTypeSchema, nameSchema, resourcesSchema, retriesSchema, stageOptionsShape } from './common-schemas.js';
 import { plannedSinkSchemas, plannedSourceSchemas } from './planned-connectors.js';
+import { bufferSchema } from './buffer-schema.js';
 
 /** The zod schema of a job file (DESIGN §1): the one source of validation and of the JSON Schema. */
 
@@ -80,7 +81,8 @@ export const jobSchema = z
         }),
       })
       .optional(),
-    buffer: z.string().default('file://.datamill/buffer').describe('Where stage output is buffered: file://DIR or s3://BUCKET/PREFIX'),
+    buffer: bufferSchema,
+    retention: durationSchema.default('7d').describe('How long runs stay in the buffer after their last write; `datamill gc` removes older ones'),
     params: z.record(z.string(), z.string()).optional().describe('Defaults for ${param:NAME} references; override with --param'),
     extract: extractSchema,
     adapt: adaptSchema,
