@@ -48,7 +48,7 @@ export function checkPipeline(spec: JobSpec): Array<{ path: PropertyKey[]; messa
 }
 
 /** Where connectors resolve `${env:…}` / `${file:…}`; anywhere else the text would be used literally. */
-const SECRET_FIELDS = new Set(['load.connection', 'extract.connection', 'notify.slack.webhook', 'extract.headers', 'load.password']);
+const SECRET_FIELDS = new Set(['load.connection', 'extract.connection', 'notify.slack.webhook', 'extract.headers', 'load.password', 'extract.url', 'extract.params', 'extract.body']);
 
 function misplacedSecrets(spec: JobSpec): Array<{ path: PropertyKey[]; message: string }> {
   const out: Array<{ path: PropertyKey[]; message: string }> = [];
