@@ -8,6 +8,8 @@ import type { RawReader, Sink, Source } from '../src/core/connector.js';
 export const SOURCE_LOADERS: Record<string, () => Promise<(config: never) => Source>> = {
   csv: async () => (await import('./csv/source.js')).createCsvSource as (config: never) => Source,
   ndjson: async () => (await import('./ndjson/source.js')).createNdjsonSource as (config: never) => Source,
+  postgres: async () => (await import('./postgres/source.js')).createPostgresSource as (config: never) => Source,
+  http: async () => (await import('./http/source.js')).createHttpSource as (config: never) => Source,
 };
 
 export const SINK_LOADERS: Record<string, () => Promise<(config: never) => Sink>> = {

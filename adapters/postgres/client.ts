@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { isTransient, LoadError } from '../../src/core/errors.js';
+import { isTransient, LoadError, SourceError } from '../../src/core/errors.js';
 import type { StageContext } from '../../src/core/stage-context.js';
 import { describeUrl, redact } from '../../src/spec/secrets.js';
 
@@ -43,21 +43,26 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
+/** The job section a connection serves: its errors name `<section>.connection` and are that stage's error class. */
+export type ConnectionSection = 'load' | 'extract';
+
 /**
- * Opens one connection for one load. The URL is resolved from its `${env:…}` reference only here, and
- * errors name `host:port/database`, never the URL or its password.
+ * Opens one connection for one load (or one extract). The URL is resolved from its `${env:…}` reference
+ * only here, and errors name `host:port/database`, never the URL or its password.
  */
-export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connection: string, options: ConnectOptions = {}): Promise<{ client: pg.Client; server: string }> {
+export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connection: string, options: ConnectOptions = {}, section: ConnectionSection = 'load'): Promise<{ client: pg.Client; server: string }> {
+  const Failure = section === 'load' ? LoadError : SourceError;
+  const where = `${section}.connection`;
   const url = ctx.secret(connection);
   if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw new LoadError('load.connection must be a postgres://user:password@host:port/database URL (after resolving its reference)', { details: { where: 'load.connection', expected: 'postgres://…' } });
+    throw new Failure(`${where} must be a postgres://user:password@host:port/database URL (after resolving its reference)`, { details: { where, expected: 'postgres://…' } });
   }
   const server = serverOf(url);
   let client: pg.Client;
   try {
     client = new pg.Client({ connectionString: url, application_name: 'datamill', connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000 });
   } catch (err) {
-    throw new LoadError(`load.connection is not a valid PostgreSQL URL: ${scrub((err as Error).message, url)}`, { details: { where: 'load.connection', expected: 'postgres://user:password@host:port/database' } });
+    throw new Failure(`${where} is not a valid PostgreSQL URL: ${scrub((err as Error).message, url)}`, { details: { where, expected: 'postgres://user:password@host:port/database' } });
   }
   // A socket error while idle would otherwise crash the process; the next query reports it properly.
   client.on('error', () => {});
@@ -66,7 +71,7 @@ export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connect
   } catch (err) {
     const e = err as { code?: string; message?: string };
     const why = scrub(e.message ?? String(err), url);
-    throw new LoadError(`cannot connect to PostgreSQL at ${server}: ${why}${e.code ? ` (${e.code})` : ''}`, {
+    throw new Failure(`cannot connect to PostgreSQL at ${server}: ${why}${e.code ? ` (${e.code})` : ''}`, {
       retryable: isConnectTransient(err),
       details: { where: server, expected: 'a reachable PostgreSQL server accepting these credentials' },
     });

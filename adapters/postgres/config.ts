@@ -6,13 +6,16 @@ const TABLE = /^[^.]+(\.[^.]+)?$/;
 export const LOAD_MODES = ['append', 'replace', 'upsert'] as const;
 export type LoadMode = (typeof LOAD_MODES)[number];
 
+/** Sink and source connect the same way. */
+const connection = z
+  .string()
+  .min(1)
+  .describe('PostgreSQL connection URL (postgres://user:password@host:port/database), normally a reference such as "${env:WAREHOUSE_URL}" resolved only when connecting');
+
 export const postgresSinkConfig = z
   .object({
     to: z.literal('postgres'),
-    connection: z
-      .string()
-      .min(1)
-      .describe('PostgreSQL connection URL (postgres://user:password@host:port/database), normally a reference such as "${env:WAREHOUSE_URL}" resolved only when connecting'),
+    connection,
     table: z
       .string()
       .regex(TABLE, 'table must be "schema.table" or "table" (one or two dot-separated, non-empty names)')
@@ -49,3 +52,36 @@ export function splitTable(table: string): { schema: string | null; name: string
   const dot = table.indexOf('.');
   return dot === -1 ? { schema: null, name: table } : { schema: table.slice(0, dot), name: table.slice(dot + 1) };
 }
+
+export const postgresSourceConfig = z
+  .object({
+    from: z.literal('postgres'),
+    connection,
+    query: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A SELECT whose rows are extracted (no trailing semicolon needed); give query or table'),
+    table: z
+      .string()
+      .regex(TABLE, 'table must be "schema.table" or "table" (one or two dot-separated, non-empty names)')
+      .optional()
+      .describe('A table (or view) extracted whole, "schema.table" or "table"; give query or table'),
+    incremental: z
+      .strictObject({
+        column: z.string().min(1).describe('A column of the rows (of the query\'s output) that grows as rows are added or changed: an id, updated_at…'),
+        start: z.union([z.string(), z.number()]).optional().describe('Read only rows above this value on the first run (default: all rows)'),
+      })
+      .optional()
+      .describe('Extract only rows whose column is above the high-water mark of the last successful run; the mark moves only when the run\'s load commits'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.query === undefined) === (c.table === undefined)) {
+      ctx.addIssue({ code: 'custom', path: c.query === undefined ? ['query'] : ['table'], message: 'give exactly one of query (a SELECT) or table' });
+    }
+  })
+  .describe('Extracts the rows of a PostgreSQL query or table, streamed with COPY TO, optionally incrementally');
+
+export type PostgresSourceSpec = z.input<typeof postgresSourceConfig>;
+export type PostgresSourceConfig = z.output<typeof postgresSourceConfig>;

@@ -47,6 +47,8 @@ export interface Manifest {
   rows: number;
   bytes: number;
   rejects?: { rows: number; parts: PartInfo[] };
+  /** Extract of an incremental source: the cursor and the range {from, to} this output holds (see src/runtime/incremental-cursor.ts). */
+  cursor?: { name: string; from: string | null; to: string | null };
   /** Stage figures the runtime records (rows in/out/rejected, sink results…). */
   figures: Record<string, number | string>;
 }

@@ -10,11 +10,23 @@ export interface ExtractResult {
   csv?: Manifest['csv'];
   parts: PartInfo[];
   figures?: Record<string, number | string>;
+  /** What an incremental extract covered; `to` becomes the new high-water mark once the run's load commits. */
+  cursor?: Manifest['cursor'];
+}
+
+/**
+ * The range an incremental extract reads, values as text: above `from` (null: from the start, or the
+ * source's configured start) and up to `to` (null: up to whatever the source holds now; set when a replay
+ * must read exactly the range an earlier attempt of the run read).
+ */
+export interface CursorRange {
+  from: string | null;
+  to: string | null;
 }
 
 /** A connector that pulls records from somewhere into raw buffer parts (`extract`). */
 export interface Source {
-  extract(ctx: StageContext, out: StageWriter): Promise<ExtractResult>;
+  extract(ctx: StageContext, out: StageWriter, range?: CursorRange): Promise<ExtractResult>;
 }
 
 /**

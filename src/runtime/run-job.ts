@@ -17,6 +17,7 @@ import { inputStageOf, stagesOf } from '../stage/plan.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
 import type { Executor, PreparedTask } from './executor.js';
 import { runStageAttempt, stageArgs, type AttemptOutcome } from './stage-attempt.js';
+import { commitCursor, recordCursorStart } from './incremental-cursor.js';
 import { runnerId } from './orphans.js';
 import { assertSupported } from './support-check.js';
 
@@ -96,6 +97,7 @@ export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRe
   await store.createRun(run);
   return executeRun(job, run, stagesOf(spec), options, async (buffer) => {
     await buffer.putRunFile({ tenant: spec.tenant, job: spec.job, run: id }, '_job.json', JSON.stringify(spec, null, 2));
+    await recordCursorStart(store, buffer, run, spec);
   });
 }
 
@@ -151,6 +153,8 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     } finally {
       prepared?.discard();
     }
+    // The load has committed: only now may an incremental source's high-water mark move.
+    await commitCursor(store, buffer, run, spec, log);
     const final = { ...(await summarize(store, id)), ...(target === undefined ? {} : { target }) };
     await finish(store, run, 'succeeded', null, final, log);
   } catch (thrown) {

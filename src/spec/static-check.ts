@@ -48,7 +48,7 @@ export function checkPipeline(spec: JobSpec): Array<{ path: PropertyKey[]; messa
 }
 
 /** Where connectors resolve `${env:…}` / `${file:…}`; anywhere else the text would be used literally. */
-const SECRET_FIELDS = new Set(['load.connection', 'extract.connection', 'notify.slack.webhook', 'extract.headers', 'load.password', 'buffer', 'extract.access_key_id', 'extract.secret_access_key', 'extract.session_token', 'extract.endpoint']);
+const SECRET_FIELDS = new Set(['load.connection', 'extract.connection', 'notify.slack.webhook', 'extract.headers', 'load.password', 'buffer', 'extract.access_key_id', 'extract.secret_access_key', 'extract.session_token', 'extract.endpoint', 'extract.url', 'extract.params', 'extract.body']);
 
 function misplacedSecrets(spec: JobSpec): Array<{ path: PropertyKey[]; message: string }> {
   const out: Array<{ path: PropertyKey[]; message: string }> = [];

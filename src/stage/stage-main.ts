@@ -16,6 +16,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_RETRYABLE } from './exit-codes.js';
 import { nextStdinLine } from './stdin-lines.js';
 import { inputStageOf } from './plan.js';
 import { typedInput } from './typed-input.js';
+import { extractRange } from '../runtime/incremental-cursor.js';
 
 export interface StageArgs {
   /** Wait for "go" on stdin before reading anything (a pre-started or spare process). */
@@ -51,11 +52,12 @@ async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): P
       const load = SOURCE_LOADERS[spec.extract.from];
       if (!load) throw new NotSupportedError(`extract.from: ${spec.extract.from} sources are not supported yet`);
       const createSource = await load();
+      const range = await extractRange(buffer, ref);
       const out = await buffer.begin(ref, ctx.attempt);
-      const result = await createSource(spec.extract as never).extract(ctx, out);
+      const result = await createSource(spec.extract as never).extract(ctx, out, range);
       const rows = result.parts.reduce((a, p) => a + p.rows, 0);
       const figures = { rows_out: rows, ...(result.figures ?? {}) };
-      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'extract', attempt: ctx.attempt, format: result.format, ...(result.csv ? { csv: result.csv } : {}), parts: result.parts, figures });
+      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'extract', attempt: ctx.attempt, format: result.format, ...(result.csv ? { csv: result.csv } : {}), ...(result.cursor ? { cursor: result.cursor } : {}), parts: result.parts, figures });
       return figures;
     }
     case 'adapt': {
