@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { csvConfig } from './csv/config.js';
+import { elasticsearchSinkConfig } from './elasticsearch/config.js';
 import { fileSinkConfig } from './file/config.js';
 import { ndjsonConfig } from './ndjson/config.js';
 import { postgresSinkConfig } from './postgres/config.js';
@@ -11,6 +12,7 @@ import { postgresSinkConfig } from './postgres/config.js';
  */
 export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig };
 export const SINK_CONFIG_BY_NAME: Record<string, z.ZodObject> = { postgres: postgresSinkConfig, file: fileSinkConfig };
+SINK_CONFIG_BY_NAME.elasticsearch = elasticsearchSinkConfig;
 
 export const SOURCE_CONFIGS = Object.values(SOURCE_CONFIG_BY_NAME);
 export const SINK_CONFIGS = Object.values(SINK_CONFIG_BY_NAME);
