@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { csvConfig } from './csv/config.js';
+import { elasticsearchSinkConfig } from './elasticsearch/config.js';
 import { fileSinkConfig } from './file/config.js';
 import { ndjsonConfig } from './ndjson/config.js';
 import { httpSourceConfig } from './http/config.js';
@@ -12,6 +13,7 @@ import { postgresSinkConfig, postgresSourceConfig } from './postgres/config.js';
  */
 export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig, postgres: postgresSourceConfig, http: httpSourceConfig };
 export const SINK_CONFIG_BY_NAME: Record<string, z.ZodObject> = { postgres: postgresSinkConfig, file: fileSinkConfig };
+SINK_CONFIG_BY_NAME.elasticsearch = elasticsearchSinkConfig;
 
 export const SOURCE_CONFIGS = Object.values(SOURCE_CONFIG_BY_NAME);
 export const SINK_CONFIGS = Object.values(SINK_CONFIG_BY_NAME);

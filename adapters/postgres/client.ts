@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { isTransient, LoadError, SourceError } from '../../src/core/errors.js';
 import type { StageContext } from '../../src/core/stage-context.js';
-import { describeUrl, redact } from '../../src/spec/secrets.js';
+import { scrubUrl } from '../../src/spec/secrets.js';
 
 /** `host:port/database` of a connection URL: enough to find the server, nothing secret. */
 export function serverOf(url: string): string {
@@ -14,22 +14,8 @@ export function serverOf(url: string): string {
   }
 }
 
-/** Removes a URL's password (and the URL itself) from driver messages, whether or not it came from a reference. */
-export function scrub(text: string, url: string): string {
-  let out = redact(text);
-  if (url.length > 0) out = out.split(url).join(describeUrl(url));
-  try {
-    const password = new URL(url).password;
-    if (password.length > 0) {
-      out = out.split(password).join('***');
-      const decoded = decodeURIComponent(password);
-      if (decoded.length > 0) out = out.split(decoded).join('***');
-    }
-  } catch {
-    /* not a URL: nothing more to hide than redact() knew */
-  }
-  return out;
-}
+/** Removes a URL's password (and the URL itself) from driver messages (kept here under its old name). */
+export { scrubUrl as scrub };
 
 /** pg reports connect timeouts as plain errors without a code; they are as transient as a refused connection. */
 function isConnectTransient(err: unknown): boolean {
@@ -62,7 +48,7 @@ export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connect
   try {
     client = new pg.Client({ connectionString: url, application_name: 'datamill', connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000 });
   } catch (err) {
-    throw new Failure(`${where} is not a valid PostgreSQL URL: ${scrub((err as Error).message, url)}`, { details: { where, expected: 'postgres://user:password@host:port/database' } });
+    throw new Failure(`${where} is not a valid PostgreSQL URL: ${scrubUrl((err as Error).message, url)}`, { details: { where, expected: 'postgres://user:password@host:port/database' } });
   }
   // A socket error while idle would otherwise crash the process; the next query reports it properly.
   client.on('error', () => {});
@@ -70,7 +56,7 @@ export async function connectPostgres(ctx: Pick<StageContext, 'secret'>, connect
     await client.connect();
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    const why = scrub(e.message ?? String(err), url);
+    const why = scrubUrl(e.message ?? String(err), url);
     throw new Failure(`cannot connect to PostgreSQL at ${server}: ${why}${e.code ? ` (${e.code})` : ''}`, {
       retryable: isConnectTransient(err),
       details: { where: server, expected: 'a reachable PostgreSQL server accepting these credentials' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkLoadKey } from '../../src/spec/common-schemas.js';
 
 /** `schema.table` or `table`: one or two non-empty parts; any other characters are quoted, never interpreted. */
 const TABLE = /^[^.]+(\.[^.]+)?$/;
@@ -32,14 +33,7 @@ export const postgresSinkConfig = z
     create: z.boolean().default(true).describe('Create the table from the stage schema when it does not exist'),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    if (c.mode === 'upsert' && (c.key === undefined || c.key.length === 0)) {
-      ctx.addIssue({ code: 'custom', path: ['key'], message: 'mode upsert needs key: the columns that identify a row, e.g. key: [day, site_id]' });
-    }
-    if (c.key !== undefined && new Set(c.key).size !== c.key.length) {
-      ctx.addIssue({ code: 'custom', path: ['key'], message: `key lists a column twice: ${c.key.join(', ')}` });
-    }
-  })
+  .superRefine((c, ctx) => checkLoadKey(c, ctx, 'the columns that identify a row'))
   .describe('Load into a PostgreSQL table, exactly once per run');
 
 /** What the user wrote. */

@@ -68,9 +68,20 @@ export interface LoadResult {
   figures?: Record<string, number | string>;
 }
 
+/**
+ * Where a sink keeps what the target refused (a document Elasticsearch would not index…): each reject
+ * is one NDJSON line in `load/_rejects/` with its `reason`, committed even when the load then fails.
+ */
+export interface LoadRejects {
+  add(reject: { reason: string } & Record<string, unknown>): Promise<void>;
+  /** Rejects added so far. */
+  readonly rows: number;
+}
+
 /** A connector that writes typed rows somewhere, exactly once per run (`load`). */
 export interface Sink {
-  load(ctx: StageContext, input: TypedInput): Promise<LoadResult>;
+  /** `rejects` is given by the stage; sinks whose target refuses single rows keep them there. */
+  load(ctx: StageContext, input: TypedInput, rejects?: LoadRejects): Promise<LoadResult>;
   /** Capability: checks connectivity/permissions before a run starts. */
   check?(ctx: StageContext): Promise<void>;
 }

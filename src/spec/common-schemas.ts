@@ -40,3 +40,13 @@ export const stageOptionsShape = {
   timeout: durationSchema.optional().describe('Timeout of this stage (default: the job timeout)'),
   retries: retriesSchema.optional(),
 };
+
+/** The `key` rules of every keyed sink: mode upsert needs one, and no column may be listed twice. */
+export function checkLoadKey(c: { mode: string; key?: string[] | undefined }, ctx: z.RefinementCtx, purpose: string): void {
+  if (c.mode === 'upsert' && (c.key === undefined || c.key.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: `mode upsert needs key: ${purpose}, e.g. key: [day, site_id]` });
+  }
+  if (c.key !== undefined && new Set(c.key).size !== c.key.length) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: `key lists a column twice: ${c.key.join(', ')}` });
+  }
+}

@@ -64,3 +64,20 @@ export function describeUrl(url: string): string {
     return redact(url);
   }
 }
+
+/** Removes a URL's password (and the URL itself) from driver messages, whether or not it came from a reference. */
+export function scrubUrl(text: string, url: string): string {
+  let out = redact(text);
+  if (url.length > 0) out = out.split(url).join(describeUrl(url));
+  try {
+    const password = new URL(url).password;
+    if (password.length > 0) {
+      out = out.split(password).join('***');
+      const decoded = decodeURIComponent(password);
+      if (decoded.length > 0) out = out.split(decoded).join('***');
+    }
+  } catch {
+    /* not a URL: nothing more to hide than redact() knew */
+  }
+  return out;
+}

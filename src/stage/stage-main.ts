@@ -17,6 +17,7 @@ import { nextStdinLine } from './stdin-lines.js';
 import { inputStageOf } from './plan.js';
 import { typedInput } from './typed-input.js';
 import { extractRange } from '../runtime/incremental-cursor.js';
+import { RejectWriter } from './typed-writer.js';
 
 export interface StageArgs {
   /** Wait for "go" on stdin before reading anything (a pre-started or spare process). */
@@ -81,10 +82,20 @@ async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): P
       const loadSink = SINK_LOADERS[spec.load.to];
       if (!loadSink) throw new NotSupportedError(`load.to: ${spec.load.to} sinks are not supported yet`);
       const createSink = await loadSink();
-      const result = await createSink(spec.load as never).load(ctx, typedInput(buffer, inputRef!, input));
-      const figures: Figures = { rows_in: input.rows, rows_out: result.rowsLoaded, target: result.target, ...(result.alreadyLoaded ? { already_loaded: 'true' } : {}), ...(result.figures ?? {}) };
       const out = await buffer.begin(ref, ctx.attempt);
-      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], figures });
+      const rejects = new RejectWriter(out);
+      const sinkRejects = { add: async (r: Record<string, unknown>) => { rejects.add(r); await rejects.flush(); }, get rows() { return rejects.rows; } };
+      let result;
+      try {
+        result = await createSink(spec.load as never).load(ctx, typedInput(buffer, inputRef!, input), sinkRejects);
+      } catch (err) {
+        // Like adapt: a failed load still commits what the target refused, so the reasons can be read.
+        if (rejects.rows > 0) await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], rejects: await rejects.close(), figures: { rows_in: input.rows, rows_rejected: rejects.rows, failed: redact(asDatamillError(err).message) } });
+        else await out.abort();
+        throw err;
+      }
+      const figures: Figures = { rows_in: input.rows, rows_out: result.rowsLoaded, target: result.target, ...(rejects.rows > 0 ? { rows_rejected: rejects.rows } : {}), ...(result.alreadyLoaded ? { already_loaded: 'true' } : {}), ...(result.figures ?? {}) };
+      await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], rejects: await rejects.close(), figures });
       return figures;
     }
   }
