@@ -3,6 +3,7 @@ import { SINK_CONFIGS, SOURCE_CONFIGS } from '../../adapters/index.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import { durationSchema, fieldTypeSchema, nameSchema, resourcesSchema, retriesSchema, stageOptionsShape } from './common-schemas.js';
 import { plannedSinkSchemas, plannedSourceSchemas } from './planned-connectors.js';
+import { kubernetesSchema } from '../runtime/kubernetes/kubernetes-schema.js';
 
 /** The zod schema of a job file (DESIGN §1): the one source of validation and of the JSON Schema. */
 
@@ -72,6 +73,7 @@ export const jobSchema = z
     resources: resourcesSchema.optional(),
     executor: z.enum(['process', 'docker', 'kubernetes']).default('process').describe('Where stages run'),
     image: z.string().optional().describe('Container image for the docker/kubernetes executors'),
+    kubernetes: kubernetesSchema.optional(),
     notify: z
       .strictObject({
         slack: z.strictObject({
