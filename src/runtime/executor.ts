@@ -21,6 +21,8 @@ export interface TaskExit {
   cancelled: boolean;
   /** Sampled by the executor (a task killed from outside cannot report its own). */
   usage: { peakRssBytes: number | null; cpuSeconds: number | null };
+  /** Why the executor ended the task, when it knows better than an exit code (OOM kill, image pull, eviction). */
+  failure?: { name: string; message: string; retryable: boolean };
 }
 
 export interface TaskHandle {

@@ -81,6 +81,7 @@ export async function runStageAttempt(a: {
   if (!ok) {
     if (exit.timedOut) error = { stage, name: 'TimeoutError', message: `${stage} timed out after ${a.settings.timeoutMs} ms`, retryable: true };
     else if (exit.cancelled) error = { stage, name: 'CancelledError', message: `${stage} was cancelled`, retryable: false };
+    else if (exit.failure) error = { stage, ...exit.failure };
     else if (r?.error) error = { stage, name: r.error.name, message: r.error.message, retryable: r.error.retryable || exit.code === EXIT_RETRYABLE, ...(r.error.where ? { where: r.error.where } : {}) };
     else if (exit.signal) error = { stage, name: 'TaskKilled', message: `${stage} process was killed by ${exit.signal}`, retryable: true };
     else error = { stage, name: 'TaskCrashed', message: `${stage} process exited with code ${exit.code} without reporting a result`, retryable: exit.code === EXIT_RETRYABLE };

@@ -4,6 +4,7 @@ import { TRANSFORMS } from '../../transforms/index.js';
 import { durationSchema, fieldTypeSchema, nameSchema, resourcesSchema, retriesSchema, stageOptionsShape } from './common-schemas.js';
 import { plannedSinkSchemas, plannedSourceSchemas } from './planned-connectors.js';
 import { bufferSchema } from './buffer-schema.js';
+import { kubernetesSchema } from '../runtime/kubernetes/kubernetes-schema.js';
 
 /** The zod schema of a job file (DESIGN §1): the one source of validation and of the JSON Schema. */
 
@@ -73,6 +74,7 @@ export const jobSchema = z
     resources: resourcesSchema.optional(),
     executor: z.enum(['process', 'docker', 'kubernetes']).default('process').describe('Where stages run'),
     image: z.string().optional().describe('Container image for the docker/kubernetes executors'),
+    kubernetes: kubernetesSchema.optional(),
     notify: z
       .strictObject({
         slack: z.strictObject({
