@@ -14,20 +14,11 @@ import { homeDir, openStore, stateUrl } from './home.js';
 import { inferJobBlocks } from './infer.js';
 import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
+import { collectParam, parseParams } from './params.js';
+import { addTriggerCommand } from './trigger-command.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
-
-function parseParams(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of list) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new SpecError(`--param ${p}: expected NAME=VALUE`);
-    out[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  return out;
-}
-
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
@@ -92,7 +83,7 @@ export async function runCli(argv: string[]): Promise<number> {
   program
     .command('run <job>')
     .description('one run of a job now, in the foreground; exit code 0 only on success')
-    .option('--param <name=value>', 'set ${param:NAME} (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--param <name=value>', 'set ${param:NAME} (repeatable)', collectParam, [] as string[])
     .option('--json', 'print the run record as JSON at the end')
     .action(async (file: string, o: { param: string[]; json?: boolean }) => {
       const params = parseParams(o.param);
@@ -141,6 +132,7 @@ export async function runCli(argv: string[]): Promise<number> {
     });
 
   addReadCommands(program, setCode);
+  addTriggerCommand(program);
 
   for (const [name, what] of PLANNED) {
     program
