@@ -16,6 +16,7 @@ import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
 import { collectParam, parseParams } from './params.js';
 import { addTriggerCommand } from './trigger-command.js';
+import { slackNotifier } from '../notify/slack-notifier.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
@@ -85,11 +86,14 @@ export async function runCli(argv: string[]): Promise<number> {
     .description('one run of a job now, in the foreground; exit code 0 only on success')
     .option('--param <name=value>', 'set ${param:NAME} (repeatable)', collectParam, [] as string[])
     .option('--json', 'print the run record as JSON at the end')
-    .action(async (file: string, o: { param: string[]; json?: boolean }) => {
+    .option('--public-url <url>', 'base URL of the web UI, for links in notifications (default: $DATAMILL_PUBLIC_URL)')
+    .action(async (file: string, o: { param: string[]; json?: boolean; publicUrl?: string }) => {
       const params = parseParams(o.param);
       const job = loadJobOrThrow(file, params);
       await withStore(program, async (store, home, signal) => {
-        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        const publicUrl = o.publicUrl ?? (process.env.DATAMILL_PUBLIC_URL || undefined);
+        const onRunEnd = slackNotifier({ store, home, ...(publicUrl ? { publicUrl } : {}) });
+        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal, onRunEnd, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
         reportRun(run, job.spec.load.to, o.json === true);
         setCode(exitCodeOf(run));
       });

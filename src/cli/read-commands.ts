@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { STAGES } from '../buffer/manifest.js';
+import { formatLogEntry } from '../log/run-log.js';
 import type { RunRecord } from '../state/store.js';
 import { formatBytes, formatDuration } from '../spec/units.js';
 import { addRemoteOptions, openRunReader, type RemoteOptions, type RunDetail, type RunReader } from './run-reader.js';
@@ -100,10 +101,7 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
             print(JSON.stringify(e));
             continue;
           }
-          const { level, message, timestamp, stage, attempt, job: _job, run: _run, ...meta } = e;
-          const where = stage ? `[${stage}${attempt ? '#' + attempt : ''}]` : '[run]';
-          const extra = Object.keys(meta).length > 0 ? ' ' + JSON.stringify(meta) : '';
-          print(`${timestamp ?? ''} ${level.toUpperCase().padEnd(5)} ${where} ${message}${extra}`);
+          print(formatLogEntry(e));
         }
       });
     });

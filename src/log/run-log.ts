@@ -21,3 +21,11 @@ export interface LogEntry {
   attempt?: number;
   [key: string]: unknown;
 }
+
+/** One entry as `datamill logs` prints it: time, level, [stage#attempt] or [run], message, other fields as JSON. */
+export function formatLogEntry(e: LogEntry): string {
+  const { level, message, timestamp, stage, attempt, job: _job, run: _run, ...meta } = e;
+  const where = stage ? `[${stage}${attempt ? '#' + attempt : ''}]` : '[run]';
+  const extra = Object.keys(meta).length > 0 ? ' ' + JSON.stringify(meta) : '';
+  return `${timestamp ?? ''} ${level.toUpperCase().padEnd(5)} ${where} ${message}${extra}`;
+}
