@@ -14,20 +14,12 @@ import { homeDir, openStore, stateUrl } from './home.js';
 import { inferJobBlocks } from './infer.js';
 import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
+import { collectParam, parseParams } from './params.js';
+import { addTriggerCommand } from './trigger-command.js';
+import { slackNotifier } from '../notify/slack-notifier.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
-
-function parseParams(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of list) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new SpecError(`--param ${p}: expected NAME=VALUE`);
-    out[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  return out;
-}
-
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
@@ -92,13 +84,16 @@ export async function runCli(argv: string[]): Promise<number> {
   program
     .command('run <job>')
     .description('one run of a job now, in the foreground; exit code 0 only on success')
-    .option('--param <name=value>', 'set ${param:NAME} (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--param <name=value>', 'set ${param:NAME} (repeatable)', collectParam, [] as string[])
     .option('--json', 'print the run record as JSON at the end')
-    .action(async (file: string, o: { param: string[]; json?: boolean }) => {
+    .option('--public-url <url>', 'base URL of the web UI, for links in notifications (default: $DATAMILL_PUBLIC_URL)')
+    .action(async (file: string, o: { param: string[]; json?: boolean; publicUrl?: string }) => {
       const params = parseParams(o.param);
       const job = loadJobOrThrow(file, params);
       await withStore(program, async (store, home, signal) => {
-        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        const publicUrl = o.publicUrl ?? (process.env.DATAMILL_PUBLIC_URL || undefined);
+        const onRunEnd = slackNotifier({ store, home, ...(publicUrl ? { publicUrl } : {}) });
+        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal, onRunEnd, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
         reportRun(run, job.spec.load.to, o.json === true);
         setCode(exitCodeOf(run));
       });
@@ -141,6 +136,7 @@ export async function runCli(argv: string[]): Promise<number> {
     });
 
   addReadCommands(program, setCode);
+  addTriggerCommand(program);
 
   for (const [name, what] of PLANNED) {
     program

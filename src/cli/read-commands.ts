@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { STAGES } from '../buffer/manifest.js';
-import { readRunLog, runLogPath } from '../log/run-log.js';
-import type { RunRecord, StageAttemptRecord } from '../state/store.js';
+import { formatLogEntry } from '../log/run-log.js';
+import type { RunRecord } from '../state/store.js';
 import { formatBytes, formatDuration } from '../spec/units.js';
-import { homeDir, openStore, stateUrl } from './home.js';
+import { addRemoteOptions, openRunReader, type RemoteOptions, type RunDetail, type RunReader } from './run-reader.js';
 
 function positiveInteger(v: string): number {
   const n = Number(v);
@@ -25,33 +24,32 @@ function duration(r: { startedAt: string | null; finishedAt: string | null }): s
   return formatDuration((r.finishedAt ? Date.parse(r.finishedAt) : Date.now()) - Date.parse(r.startedAt));
 }
 
-async function findRunOrExit(home: string, state: string | undefined, id: string): Promise<{ run: RunRecord; attempts: StageAttemptRecord[] } | null> {
-  const store = await openStore(home, state);
+async function findRunOrExit(reader: RunReader, id: string): Promise<RunDetail | null> {
+  const found = await reader.findRun(id);
+  if (!found) process.stderr.write(`datamill: no run matches '${id}' (see \`datamill runs\`)\n`);
+  return found;
+}
+
+async function withReader<T>(program: Command, o: RemoteOptions, work: (reader: RunReader) => Promise<T>): Promise<T> {
+  const reader = await openRunReader(program, o);
   try {
-    const run = await store.findRun(id);
-    if (!run) {
-      process.stderr.write(`datamill: no run matches '${id}' (see \`datamill runs\`)\n`);
-      return null;
-    }
-    return { run, attempts: await store.listAttempts(run.id) };
+    return await work(reader);
   } finally {
-    await store.close();
+    await reader.close();
   }
 }
 
-/** `runs`, `show RUN`, `logs RUN`: read the state store and run logs, as tables or --json. */
+/** `runs`, `show RUN`, `logs RUN`: read the state store and run logs (or a server's API), as tables or --json. */
 export function addReadCommands(program: Command, setCode: (code: number) => void): void {
-  program
-    .command('runs')
+  addRemoteOptions(program
+    .command('runs'))
     .description('list recent runs, newest first')
     .option('--job <name>', 'only runs of this job')
     .addOption(new Option('--status <status>', 'only runs in this state').choices(['queued', 'running', 'succeeded', 'failed', 'interrupted']))
     .option('--limit <n>', 'how many', positiveInteger, 20)
     .option('--json', 'print JSON')
-    .action(async (o: { job?: string; status?: RunRecord['status']; limit: number; json?: boolean }) => {
-      const store = await openStore(homeDir(program.opts().home), stateUrl(program.opts().state));
-      const runs = await store.listRuns({ ...(o.job ? { job: o.job } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit });
-      await store.close();
+    .action(async (o: { job?: string; status?: RunRecord['status']; limit: number; json?: boolean } & RemoteOptions) => {
+      const runs = await withReader(program, o, (reader) => reader.listRuns({ ...(o.job ? { job: o.job } : {}), ...(o.status ? { status: o.status } : {}), limit: o.limit }));
       if (o.json) {
         print(JSON.stringify(runs, null, 2));
         return;
@@ -63,12 +61,12 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
       print(table([['RUN', 'JOB', 'STATUS', 'STARTED', 'DURATION', 'LOADED', 'REJECTED'], ...runs.map((r) => [r.id, r.job, r.status, r.startedAt ?? '-', duration(r), fmt((r.figures.rows_loaded as number | undefined) ?? null), fmt((r.figures.rows_rejected as number | undefined) ?? null)])]));
     });
 
-  program
-    .command('show <run>')
+  addRemoteOptions(program
+    .command('show <run>'))
     .description("one run: its stages, attempts and figures (rows, bytes, duration, peak memory, CPU)")
     .option('--json', 'print JSON')
-    .action(async (id: string, o: { json?: boolean }) => {
-      const found = await findRunOrExit(homeDir(program.opts().home), stateUrl(program.opts().state), id);
+    .action(async (id: string, o: { json?: boolean } & RemoteOptions) => {
+      const found = await withReader(program, o, (reader) => findRunOrExit(reader, id));
       if (!found) {
         setCode(1);
         return;
@@ -85,32 +83,26 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
       for (const a of attempts) if (a.error) print(`  ${a.stage}#${a.attempt}: ${a.error.name}: ${a.error.message}`);
     });
 
-  program
-    .command('logs <run>')
+  addRemoteOptions(program
+    .command('logs <run>'))
     .description("a run's logs (every stage and attempt, stage processes' output included)")
     .addOption(new Option('--stage <stage>', 'only this stage').choices([...STAGES]))
+    .option('--follow', 'keep printing new lines until the run ends')
     .option('--json', 'print the JSON lines as stored')
-    .action(async (id: string, o: { stage?: string; json?: boolean }) => {
-      const home = homeDir(program.opts().home);
-      const found = await findRunOrExit(home, stateUrl(program.opts().state), id);
-      if (!found) {
-        setCode(1);
-        return;
-      }
-      if (!existsSync(runLogPath(home, found.run.id))) {
-        process.stderr.write(`datamill: run ${found.run.id} has no log file at ${runLogPath(home, found.run.id)}\n`);
-        setCode(1);
-        return;
-      }
-      for await (const e of readRunLog(home, found.run.id, o.stage ? { stage: o.stage } : {})) {
-        if (o.json) {
-          print(JSON.stringify(e));
-          continue;
+    .action(async (id: string, o: { stage?: string; follow?: boolean; json?: boolean } & RemoteOptions) => {
+      await withReader(program, o, async (reader) => {
+        const found = await findRunOrExit(reader, id);
+        if (!found) {
+          setCode(1);
+          return;
         }
-        const { level, message, timestamp, stage, attempt, job: _job, run: _run, ...meta } = e;
-        const where = stage ? `[${stage}${attempt ? '#' + attempt : ''}]` : '[run]';
-        const extra = Object.keys(meta).length > 0 ? ' ' + JSON.stringify(meta) : '';
-        print(`${timestamp ?? ''} ${level.toUpperCase().padEnd(5)} ${where} ${message}${extra}`);
-      }
+        for await (const e of reader.logs(found.run, { ...(o.stage ? { stage: o.stage } : {}), ...(o.follow ? { follow: true } : {}) })) {
+          if (o.json) {
+            print(JSON.stringify(e));
+            continue;
+          }
+          print(formatLogEntry(e));
+        }
+      });
     });
 }

@@ -1,6 +1,5 @@
-import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import winston from 'winston';
 import { createLogger } from './logger.js';
 
@@ -23,19 +22,10 @@ export interface LogEntry {
   [key: string]: unknown;
 }
 
-/** Reads a run's log entries, optionally of one stage and at or above a level. */
-export async function* readRunLog(home: string, runId: string, filter: { stage?: string } = {}): AsyncGenerator<LogEntry> {
-  const path = runLogPath(home, runId);
-  if (!existsSync(path)) return;
-  for await (const line of createInterface({ input: createReadStream(path) })) {
-    if (!line) continue;
-    let entry: LogEntry;
-    try {
-      entry = JSON.parse(line) as LogEntry;
-    } catch {
-      continue;
-    }
-    if (filter.stage && entry.stage !== filter.stage) continue;
-    yield entry;
-  }
+/** One entry as `datamill logs` prints it: time, level, [stage#attempt] or [run], message, other fields as JSON. */
+export function formatLogEntry(e: LogEntry): string {
+  const { level, message, timestamp, stage, attempt, job: _job, run: _run, ...meta } = e;
+  const where = stage ? `[${stage}${attempt ? '#' + attempt : ''}]` : '[run]';
+  const extra = Object.keys(meta).length > 0 ? ' ' + JSON.stringify(meta) : '';
+  return `${timestamp ?? ''} ${level.toUpperCase().padEnd(5)} ${where} ${message}${extra}`;
 }

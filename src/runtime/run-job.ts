@@ -166,7 +166,7 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     try {
       await options.onRunEnd(run, job);
     } catch (err) {
-      log.error(`run-end hook failed: ${redact(err instanceof Error ? err.message : String(err))}`);
+      log.warn(`run-end hook failed: ${redact(err instanceof Error ? err.message : String(err))}`);
     }
   }
   options.onEvent?.({ type: 'run-end', run });

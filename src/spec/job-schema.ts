@@ -80,6 +80,7 @@ export const jobSchema = z
         slack: z.strictObject({
           webhook: z.string().describe('Incoming webhook URL; use ${env:NAME}'),
           on: z.array(z.enum(['failure', 'fatal', 'recovery', 'success'])).default(['failure', 'recovery']),
+          channel: z.string().optional().describe('Post to this channel instead of the webhook\'s default (#name)'),
         }),
       })
       .optional(),
