@@ -4,7 +4,7 @@ import { durationSchema } from '../../spec/common-schemas.js';
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a Kubernetes name: lowercase letters, digits and "-", at most 63 characters');
 const absolutePath = z.string().regex(/^\/.*/, 'expected an absolute path inside the pod ("/var/lib/datamill")');
 
-/** A volume mounted into every stage pod: a PersistentVolumeClaim (the file buffer, input files) or a Secret (`${file:…}` secrets). */
+/** A volume mounted into every stage pod: a PersistentVolumeClaim (the file buffer, input files), a Secret (`${file:…}` secrets) or a ConfigMap. */
 export const kubernetesMountSchema = z
   .union([
     z.strictObject({
@@ -16,8 +16,12 @@ export const kubernetesMountSchema = z
       secret: dnsLabel.describe('Secret name; each key becomes a file'),
       path: absolutePath.describe('Mount path (read-only); point ${file:…} references here'),
     }),
+    z.strictObject({
+      config_map: dnsLabel.describe('ConfigMap name; each key becomes a file (small reference files, the job files themselves)'),
+      path: absolutePath.describe('Mount path (read-only)'),
+    }),
   ])
-  .describe('A volume for every stage pod: { claim, path } or { secret, path }');
+  .describe('A volume for every stage pod: { claim, path }, { secret, path } or { config_map, path }');
 
 /** The job-level `kubernetes:` block: where and how stage Jobs run (executor: kubernetes). */
 export const kubernetesSchema = z

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { V1Container, V1Job, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { SpecError } from '../../core/errors.js';
@@ -33,7 +34,11 @@ export function labelValue(text: string): string {
 /** Job names are DNS labels (their pods carry the name in a label, hence 63 characters). */
 export function stageJobName(task: Pick<TaskSpec, 'run' | 'stage' | 'attempt'>): string {
   const run = task.run.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-  return `dm-${run}-${task.stage}-${task.attempt}`.slice(0, 63).replace(/-+$/, '');
+  const tail = `-${task.stage}-${task.attempt}`;
+  if (3 + run.length + tail.length <= 63) return `dm-${run}${tail}`;
+  // Too long: keep the stage and attempt (they tell attempts apart) and a hash of the whole run id.
+  const hash = createHash('sha256').update(task.run).digest('hex').slice(0, 8);
+  return `dm-${run.slice(0, 63 - 3 - 9 - tail.length).replace(/-+$/, '')}-${hash}${tail}`;
 }
 
 export function cpuQuantity(cpus: number): string {
@@ -112,7 +117,7 @@ function volumesOf(k8s: KubernetesSpec | undefined): { volumes: V1Volume[]; moun
       volumes.push({ name, persistentVolumeClaim: { claimName: m.claim, readOnly: m.read_only } });
       mounts.push({ name, mountPath: m.path, readOnly: m.read_only });
     } else {
-      volumes.push({ name, secret: { secretName: m.secret } });
+      volumes.push('secret' in m ? { name, secret: { secretName: m.secret } } : { name, configMap: { name: m.config_map } });
       mounts.push({ name, mountPath: m.path, readOnly: true });
     }
   }

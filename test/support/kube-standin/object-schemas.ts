@@ -8,13 +8,13 @@ interface Validatable { validate(): void }
 type ModelClass = new (data: never) => Validatable;
 
 const MODELS: Record<string, ModelClass> = {
-  'batch/v1/Job': batch.Job, 'v1/Pod': core.Pod, 'v1/Secret': core.Secret, 'v1/ConfigMap': core.ConfigMap, 'v1/Service': core.Service,
+  'batch/v1/Job': batch.Job, 'v1/Pod': core.Pod, 'v1/Secret': core.Secret, 'v1/Namespace': core.Namespace, 'v1/ConfigMap': core.ConfigMap, 'v1/Service': core.Service,
   'v1/ServiceAccount': core.ServiceAccount, 'v1/PersistentVolumeClaim': core.PersistentVolumeClaim, 'apps/v1/Deployment': apps.Deployment,
   'rbac.authorization.k8s.io/v1/Role': rbac.Role, 'rbac.authorization.k8s.io/v1/RoleBinding': rbac.RoleBinding,
 };
 /** client-node's model class of each kind: its attribute map is the OpenAPI field list. */
 const CLIENT_TYPES: Record<string, string> = {
-  'batch/v1/Job': 'V1Job', 'v1/Pod': 'V1Pod', 'v1/Secret': 'V1Secret', 'v1/ConfigMap': 'V1ConfigMap', 'v1/Service': 'V1Service', 'v1/ServiceAccount': 'V1ServiceAccount',
+  'batch/v1/Job': 'V1Job', 'v1/Pod': 'V1Pod', 'v1/Secret': 'V1Secret', 'v1/Namespace': 'V1Namespace', 'v1/ConfigMap': 'V1ConfigMap', 'v1/Service': 'V1Service', 'v1/ServiceAccount': 'V1ServiceAccount',
   'v1/PersistentVolumeClaim': 'V1PersistentVolumeClaim', 'apps/v1/Deployment': 'V1Deployment', 'rbac.authorization.k8s.io/v1/Role': 'V1Role', 'rbac.authorization.k8s.io/v1/RoleBinding': 'V1RoleBinding',
 };
 
