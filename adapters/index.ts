@@ -3,13 +3,14 @@ import { csvConfig } from './csv/config.js';
 import { fileSinkConfig } from './file/config.js';
 import { ndjsonConfig } from './ndjson/config.js';
 import { postgresSinkConfig } from './postgres/config.js';
+import { s3SourceConfig } from './s3/config.js';
 
 /**
  * The config schemas of the connectors this version ships, by the name a job file uses in `extract.from`
  * / `load.to`. Only schemas here: validating a job must not load database drivers. The code of each
  * connector is loaded on demand through adapters/loaders.ts (a test keeps the two in step).
  */
-export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig };
+export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig, s3: s3SourceConfig };
 export const SINK_CONFIG_BY_NAME: Record<string, z.ZodObject> = { postgres: postgresSinkConfig, file: fileSinkConfig };
 
 export const SOURCE_CONFIGS = Object.values(SOURCE_CONFIG_BY_NAME);

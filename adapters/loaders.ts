@@ -8,6 +8,7 @@ import type { RawReader, Sink, Source } from '../src/core/connector.js';
 export const SOURCE_LOADERS: Record<string, () => Promise<(config: never) => Source>> = {
   csv: async () => (await import('./csv/source.js')).createCsvSource as (config: never) => Source,
   ndjson: async () => (await import('./ndjson/source.js')).createNdjsonSource as (config: never) => Source,
+  s3: async () => (await import('./s3/source.js')).createS3Source as (config: never) => Source,
 };
 
 export const SINK_LOADERS: Record<string, () => Promise<(config: never) => Sink>> = {
