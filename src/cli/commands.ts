@@ -14,6 +14,7 @@ import { homeDir, openStore } from './home.js';
 import { inferJobBlocks } from './infer.js';
 import { progressReporter } from './progress.js';
 import { addReadCommands } from './read-commands.js';
+import { addGcCommand } from './gc-command.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
@@ -140,6 +141,7 @@ export async function runCli(argv: string[]): Promise<number> {
     });
 
   addReadCommands(program, setCode);
+  addGcCommand(program);
 
   for (const [name, what] of PLANNED) {
     program
