@@ -5,21 +5,13 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { testDatabase, type TestDatabase } from '../support/database.js';
 import { datamill, workspace } from '../support/cli.js';
-import { testBucket, type TestBucket } from '../support/s3-bucket.js';
-import { siteStatsJob, writeEvents } from './events-fixture.js';
+import { testBucket } from '../support/s3-bucket.js';
+import { writeEvents } from './events-fixture.js';
+import { s3Job } from './s3-job-fixture.js';
 import { expectedSiteStats } from './site-stats-sql.js';
 
 async function actual(db: TestDatabase) {
   return db.query(`SELECT day::text, site_id::text, views::text, clicks::text, events::text FROM analytics.site_stats ORDER BY 1, 2`);
-}
-
-/** The site-stats job reading its events from S3 and buffering every stage's output in S3. */
-export function s3Job(bucket: TestBucket, options: { endpoint?: string; mode?: 'append' | 'upsert' } = {}): string {
-  const endpoint = options.endpoint ?? bucket.endpoint;
-  const connection = `    endpoint: ${endpoint}\n    access_key_id: "\${env:BUF_KEY}"\n    secret_access_key: "\${env:BUF_SECRET}"`;
-  return siteStatsJob({ mode: options.mode ?? 'upsert', path: 'unused' })
-    .replace('buffer: file://.datamill/buffer', `buffer:\n  url: s3://${bucket.name}/datamill\n${connection.replace(/^ {2}/gm, '')}`)
-    .replace(/extract:\n {2}from: csv\n {2}path: unused/, `extract:\n  from: s3\n  url: s3://${bucket.name}/incoming/events-*.csv\n  format: csv\n${connection.replace(/^ {4}/gm, '  ')}`);
 }
 
 test('a job whose every stage reads and writes S3 loads PostgreSQL, with each stage committed in the bucket and no secret on a command line or in a log', async (t) => {
