@@ -5,13 +5,14 @@ import { fileSinkConfig } from './file/config.js';
 import { ndjsonConfig } from './ndjson/config.js';
 import { httpSourceConfig } from './http/config.js';
 import { postgresSinkConfig, postgresSourceConfig } from './postgres/config.js';
+import { s3SourceConfig } from './s3/config.js';
 
 /**
  * The config schemas of the connectors this version ships, by the name a job file uses in `extract.from`
  * / `load.to`. Only schemas here: validating a job must not load database drivers. The code of each
  * connector is loaded on demand through adapters/loaders.ts (a test keeps the two in step).
  */
-export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig, postgres: postgresSourceConfig, http: httpSourceConfig };
+export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig, postgres: postgresSourceConfig, http: httpSourceConfig, s3: s3SourceConfig };
 export const SINK_CONFIG_BY_NAME: Record<string, z.ZodObject> = { postgres: postgresSinkConfig, file: fileSinkConfig };
 SINK_CONFIG_BY_NAME.elasticsearch = elasticsearchSinkConfig;
 

@@ -10,6 +10,7 @@ export const SOURCE_LOADERS: Record<string, () => Promise<(config: never) => Sou
   ndjson: async () => (await import('./ndjson/source.js')).createNdjsonSource as (config: never) => Source,
   postgres: async () => (await import('./postgres/source.js')).createPostgresSource as (config: never) => Source,
   http: async () => (await import('./http/source.js')).createHttpSource as (config: never) => Source,
+  s3: async () => (await import('./s3/source.js')).createS3Source as (config: never) => Source,
 };
 
 export const SINK_LOADERS: Record<string, () => Promise<(config: never) => Sink>> = {

@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import fg from 'fast-glob';
-import type { StageWriter } from '../../src/buffer/buffer.js';
+import type { PartWriter, StageWriter } from '../../src/buffer/buffer.js';
 import type { PartInfo } from '../../src/buffer/manifest.js';
 import { partName } from '../../src/buffer/manifest.js';
-import { isTransient, SourceError } from '../../src/core/errors.js';
+import { DatamillError, isTransient, SourceError } from '../../src/core/errors.js';
 import type { StageContext } from '../../src/core/stage-context.js';
 
 /*
@@ -96,9 +97,22 @@ export interface SnapshotOptions {
  * on the side to prove it is intact and to count its lines; the part keeps the compressed bytes.
  */
 export async function snapshotFile(file: string, index: number, ctx: StageContext, out: StageWriter, options: SnapshotOptions): Promise<PartInfo> {
-  const origin = originOf(file, ctx.baseDir);
   const gzip = await isGzip(file, options.compression);
-  const writer = out.part(partName(index, gzip ? `${options.ext}.gz` : options.ext), gzip ? { origin, compression: 'gzip' } : { origin });
+  return snapshotStream(createReadStream(file, { highWaterMark: 1 << 20 }), { origin: originOf(file, ctx.baseDir), where: file, gzip }, index, ctx, out, options);
+}
+
+/**
+ * Copies any byte stream (a file, an S3 object) as part `index` of the snapshot, counting its records.
+ * `gzip: 'sniff'` decides from the first two bytes (the gzip magic number).
+ */
+export async function snapshotStream(input: Readable, source: { origin: string; where: string; gzip: boolean | 'sniff' }, index: number, ctx: StageContext, out: StageWriter, options: SnapshotOptions): Promise<PartInfo> {
+  const { origin } = source;
+  let writer: PartWriter | null = null;
+  let gzip = source.gzip === true;
+  const open = (first: Buffer | null) => {
+    if (source.gzip === 'sniff') gzip = first !== null && first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+    return out.part(partName(index, gzip ? `${options.ext}.gz` : options.ext), gzip ? { origin, compression: 'gzip' } : { origin });
+  };
 
   let newlines = 0;
   let endsWithNewline = true;
@@ -118,23 +132,28 @@ export async function snapshotFile(file: string, index: number, ctx: StageContex
   };
 
   let gzError: Error | null = null;
-  const gunzip = gzip ? createGunzip() : null;
+  let gunzip: Gunzip | null = null;
   let gunzipDone: Promise<unknown> = Promise.resolve();
-  if (gunzip) {
-    gunzip.on('data', countText);
-    gunzip.on('error', (err) => (gzError ??= err));
+  const startGunzip = () => {
+    const g = createGunzip();
+    g.on('data', countText);
+    g.on('error', (err) => (gzError ??= err));
     gunzipDone = new Promise<void>((res) => {
-      gunzip.once('end', res);
-      gunzip.once('error', () => res());
+      g.once('end', res);
+      g.once('error', () => res());
     });
-  }
+    return g;
+  };
   const corrupt = (err: Error) =>
-    new SourceError(`${origin} is not a valid gzip file: ${err.message}`, { retryable: false, cause: err, details: { where: file, expected: 'an intact gzip file (or compression: none)' } });
+    new SourceError(`${origin} is not a valid gzip file: ${err.message}`, { retryable: false, cause: err, details: { where: source.where, expected: 'an intact gzip file (or compression: none)' } });
 
-  const input = createReadStream(file, { highWaterMark: 1 << 20 });
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       ctx.signal.throwIfAborted();
+      if (!writer) {
+        writer = open(chunk);
+        if (gzip) gunzip = startGunzip();
+      }
       await writer.write(chunk);
       if (gunzip) {
         if (gzError) throw corrupt(gzError);
@@ -154,9 +173,10 @@ export async function snapshotFile(file: string, index: number, ctx: StageContex
     input.destroy();
     gunzip?.destroy();
     if (gzError) throw corrupt(gzError);
-    if (err instanceof SourceError || ctx.signal.aborted) throw err;
-    throw new SourceError(`cannot read ${origin}: ${(err as Error).message}`, { retryable: isTransient(err), cause: err, details: { where: file } });
+    if (err instanceof DatamillError || ctx.signal.aborted) throw err;
+    throw new SourceError(`cannot read ${origin}: ${(err as Error).message}`, { retryable: isTransient(err), cause: err, details: { where: source.where } });
   }
+  writer ??= open(null);
   const lines = newlines + (textBytes > 0 && !endsWithNewline ? 1 : 0);
   const rows = Math.max(0, lines - options.headerLines);
   report(rows);

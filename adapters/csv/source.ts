@@ -4,7 +4,7 @@ import type { CsvConfig } from './config.js';
 import { snapshotFiles } from './file-snapshot.js';
 
 /** How the parts of a csv extract are to be read back, from the user's config with defaults resolved. */
-export function csvDialect(config: CsvConfig): NonNullable<Manifest['csv']> {
+export function csvDialect(config: Pick<CsvConfig, 'delimiter' | 'quote' | 'escape' | 'header' | 'encoding' | 'columns'>): NonNullable<Manifest['csv']> {
   const dialect: NonNullable<Manifest['csv']> = {
     delimiter: config.delimiter,
     quote: config.quote,

@@ -17,6 +17,7 @@ import { addReadCommands } from './read-commands.js';
 import { collectParam, parseParams } from './params.js';
 import { addTriggerCommand } from './trigger-command.js';
 import { slackNotifier } from '../notify/slack-notifier.js';
+import { addGcCommand } from './gc-command.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
@@ -137,6 +138,7 @@ export async function runCli(argv: string[]): Promise<number> {
 
   addReadCommands(program, setCode);
   addTriggerCommand(program);
+  addGcCommand(program);
 
   for (const [name, what] of PLANNED) {
     program

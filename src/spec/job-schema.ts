@@ -5,6 +5,7 @@ import { durationSchema, fieldTypeSchema, nameSchema, resourcesSchema, retriesSc
 import { plannedSinkSchemas, plannedSourceSchemas } from './planned-connectors.js';
 import { bufferSchema } from './buffer-schema.js';
 import { kubernetesSchema } from '../runtime/kubernetes/kubernetes-schema.js';
+import { DEFAULT_RETENTION } from '../buffer/retention.js';
 
 /** The zod schema of a job file (DESIGN §1): the one source of validation and of the JSON Schema. */
 
@@ -85,7 +86,7 @@ export const jobSchema = z
       })
       .optional(),
     buffer: bufferSchema,
-    retention: durationSchema.default('7d').describe('How long runs stay in the buffer after their last write; `datamill gc` removes older ones'),
+    retention: durationSchema.default(DEFAULT_RETENTION).describe('How long runs stay in the buffer after their last write; `datamill gc` removes older ones'),
     params: z.record(z.string(), z.string()).optional().describe('Defaults for ${param:NAME} references; override with --param'),
     extract: extractSchema,
     adapt: adaptSchema,

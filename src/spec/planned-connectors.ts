@@ -5,7 +5,7 @@ import { z } from 'zod';
  * files written for them validate (and editors autocomplete them); a run that needs one fails with a
  * NotSupportedError before any stage starts, never silently.
  */
-export const PLANNED_SOURCES = ['s3'] as const;
+export const PLANNED_SOURCES = [] as const;
 export const PLANNED_SINKS = ['redshift', 's3'] as const;
 
 export const plannedSourceSchemas = PLANNED_SOURCES.map((from) =>

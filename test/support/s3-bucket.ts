@@ -30,6 +30,7 @@ export interface TestBucket {
 
 /** A fresh bucket per test, so no test sees another's objects. */
 export async function testBucket(): Promise<TestBucket> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = await s3Endpoint();
   const name = `t-${randomBytes(6).toString('hex')}`;
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
