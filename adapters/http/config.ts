@@ -36,11 +36,10 @@ const noneStyle = z.strictObject({ type: z.literal('none') });
 
 const PAGINATION_TYPES = ['none', 'page', 'offset', 'cursor', 'link-header'] as const;
 
+const paginationStyle = z.discriminatedUnion('type', [noneStyle, pageStyle, offsetStyle, cursorStyle, linkStyle]);
+
 export const paginationSchema = z
-  .preprocess(
-    (v) => (typeof v === 'string' ? { type: v } : v),
-    z.discriminatedUnion('type', [noneStyle, pageStyle, offsetStyle, cursorStyle, linkStyle]),
-  )
+  .union([z.enum(PAGINATION_TYPES).transform((type) => paginationStyle.parse({ type })), paginationStyle])
   .describe(`How to get the next page: ${PAGINATION_TYPES.join(' | ')}, or an object { type, … } with its options`);
 
 /** A value a job may write for a query parameter; `${env:…}` references are resolved when requesting. */
