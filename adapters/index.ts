@@ -3,6 +3,7 @@ import { csvConfig } from './csv/config.js';
 import { fileSinkConfig } from './file/config.js';
 import { ndjsonConfig } from './ndjson/config.js';
 import { postgresSinkConfig } from './postgres/config.js';
+import { redshiftSinkConfig } from './redshift/config.js';
 
 /**
  * The config schemas of the connectors this version ships, by the name a job file uses in `extract.from`
@@ -10,7 +11,7 @@ import { postgresSinkConfig } from './postgres/config.js';
  * connector is loaded on demand through adapters/loaders.ts (a test keeps the two in step).
  */
 export const SOURCE_CONFIG_BY_NAME: Record<string, z.ZodObject> = { csv: csvConfig, ndjson: ndjsonConfig };
-export const SINK_CONFIG_BY_NAME: Record<string, z.ZodObject> = { postgres: postgresSinkConfig, file: fileSinkConfig };
+export const SINK_CONFIG_BY_NAME: Record<string, z.ZodObject> = { postgres: postgresSinkConfig, file: fileSinkConfig, redshift: redshiftSinkConfig };
 
 export const SOURCE_CONFIGS = Object.values(SOURCE_CONFIG_BY_NAME);
 export const SINK_CONFIGS = Object.values(SINK_CONFIG_BY_NAME);

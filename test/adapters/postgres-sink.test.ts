@@ -12,7 +12,7 @@ import type { Row, Schema } from '../../src/core/schema.js';
 import { testDatabase, type TestDatabase } from '../support/database.js';
 import { freePort } from '../support/postgres-server.js';
 import { testStageContext } from '../support/stage-context.js';
-import { bufferedInput } from './typed-input.js';
+import { ALL_TYPES, bufferedInput } from './typed-input.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distRoot = join(here, '..', '..');
@@ -46,16 +46,7 @@ const STATS: Schema = [
 
 test('append loads exactly the rows, with every type intact', async (t) => {
   const db = await withDb(t);
-  const schema: Schema = [
-    { name: 'id', type: 'integer' },
-    { name: 'name', type: 'string' },
-    { name: 'ratio', type: 'number' },
-    { name: 'price', type: 'decimal' },
-    { name: 'ok', type: 'boolean' },
-    { name: 'ts', type: 'timestamp' },
-    { name: 'day', type: 'date' },
-    { name: 'doc', type: 'json' },
-  ];
+  const schema = ALL_TYPES;
   const tricky = 'tab\there\nnew line\\backslash\r"quote", comma';
   const rows: Row[] = [
     [1, tricky, 0.25, '12345678901234567890.123456789', true, Date.UTC(2026, 0, 2, 3, 4, 5, 678), '2026-01-02', { a: [1, 'x\ty'], b: null }],

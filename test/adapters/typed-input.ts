@@ -8,6 +8,18 @@ import { rowEncoder } from '../../src/core/row-codec.js';
 import { typedInput } from '../../src/stage/typed-input.js';
 import type { Row, Schema } from '../../src/core/schema.js';
 
+/** One column of every field type, for sinks' round-trip tests. */
+export const ALL_TYPES: Schema = [
+  { name: 'id', type: 'integer' },
+  { name: 'name', type: 'string' },
+  { name: 'ratio', type: 'number' },
+  { name: 'price', type: 'decimal' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'ts', type: 'timestamp' },
+  { name: 'day', type: 'date' },
+  { name: 'doc', type: 'json' },
+];
+
 export interface BufferedInput {
   input: TypedInput;
   /** Where the buffer is, so another process can open the same input. */

@@ -6,12 +6,13 @@ import * as csv from '../../adapters/csv/index.js';
 import * as file from '../../adapters/file/index.js';
 import * as ndjson from '../../adapters/ndjson/index.js';
 import * as postgres from '../../adapters/postgres/index.js';
+import * as redshift from '../../adapters/redshift/index.js';
 
 test('every connector the schema accepts has its code behind a loader, and each loader loads that connector', async () => {
   assert.deepEqual(Object.keys(SOURCE_LOADERS).sort(), Object.keys(SOURCE_CONFIG_BY_NAME).sort());
   assert.deepEqual(Object.keys(SINK_LOADERS).sort(), Object.keys(SINK_CONFIG_BY_NAME).sort());
   const sources = { csv, ndjson } as Record<string, { config: unknown; createSource: unknown; reader: unknown }>;
-  const sinks = { postgres, file } as Record<string, { config: unknown; createSink: unknown }>;
+  const sinks = { postgres, file, redshift } as Record<string, { config: unknown; createSink: unknown }>;
   for (const [name, load] of Object.entries(SOURCE_LOADERS)) {
     assert.equal(await load(), sources[name]!.createSource, name);
     assert.equal(SOURCE_CONFIG_BY_NAME[name], sources[name]!.config, name);
