@@ -17,6 +17,7 @@ export const SINK_LOADERS: Record<string, () => Promise<(config: never) => Sink>
   postgres: async () => (await import('./postgres/sink.js')).createPostgresSink as (config: never) => Sink,
   file: async () => (await import('./file/sink.js')).createFileSink as (config: never) => Sink,
   elasticsearch: async () => (await import('./elasticsearch/sink.js')).createElasticsearchSink as (config: never) => Sink,
+  redshift: async () => (await import('./redshift/sink.js')).createRedshiftSink as (config: never) => Sink,
 };
 
 export const RAW_READER_LOADERS: Record<'csv' | 'ndjson', () => Promise<RawReader>> = {

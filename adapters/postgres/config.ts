@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkLoadKey } from '../../src/spec/common-schemas.js';
+import { LoadError } from '../../src/core/errors.js';
 
 /** `schema.table` or `table`: one or two non-empty parts; any other characters are quoted, never interpreted. */
 const TABLE = /^[^.]+(\.[^.]+)?$/;
@@ -35,6 +36,28 @@ export const postgresSinkConfig = z
   .strict()
   .superRefine((c, ctx) => checkLoadKey(c, ctx, 'the columns that identify a row'))
   .describe('Load into a PostgreSQL table, exactly once per run');
+
+/** Shared by the warehouse sinks: upsert needs a key, and a key names each column once. */
+export function checkModeKey(c: { mode: LoadMode; key?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  if (c.mode === 'upsert' && (c.key === undefined || c.key.length === 0)) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: 'mode upsert needs key: the columns that identify a row, e.g. key: [day, site_id]' });
+  }
+  if (c.key !== undefined && new Set(c.key).size !== c.key.length) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: `key lists a column twice: ${c.key.join(', ')}` });
+  }
+}
+
+/** A load.key naming a column the input does not have is refused before anything is sent. */
+export function checkKeyColumns(key: readonly string[] | undefined, columns: readonly string[]): void {
+  if (!key) return;
+  const have = new Set(columns);
+  const missing = key.filter((k) => !have.has(k));
+  if (missing.length > 0) {
+    throw new LoadError(`load.key names ${missing.join(', ')}, which the input does not have; input columns are: ${columns.join(', ')}`, {
+      details: { where: 'load.key', value: missing, expected: `columns among ${columns.join(', ')}` },
+    });
+  }
+}
 
 /** What the user wrote. */
 export type PostgresSinkSpec = z.input<typeof postgresSinkConfig>;

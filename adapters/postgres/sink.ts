@@ -7,7 +7,7 @@ import { faultPoint } from '../../src/core/faults.js';
 import { fieldNames, type Schema } from '../../src/core/schema.js';
 import type { StageContext } from '../../src/core/stage-context.js';
 import { connectPostgres, type ConnectOptions } from './client.js';
-import { splitTable, type PostgresSinkConfig } from './config.js';
+import { checkKeyColumns, splitTable, type PostgresSinkConfig } from './config.js';
 import { loadFailure } from './failure.js';
 import * as sql from './sql.js';
 
@@ -38,7 +38,7 @@ export function createPostgresSink(config: PostgresSinkConfig, options: ConnectO
 async function load(config: PostgresSinkConfig, options: ConnectOptions, ctx: StageContext, input: TypedInput): Promise<LoadResult> {
   const started = Date.now();
   const columns = fieldNames(input.schema);
-  checkKey(config, columns);
+  checkKeyColumns(config.key, columns);
   const { client, server } = await connectPostgres(ctx, config.connection, options);
   const q = (id: string) => client.escapeIdentifier(id);
   let display = config.table;
@@ -166,17 +166,6 @@ async function copyParts(client: pg.Client, copySql: string, input: TypedInput, 
     });
   }
   return stream.rowCount;
-}
-
-function checkKey(config: PostgresSinkConfig, columns: readonly string[]): void {
-  if (!config.key) return;
-  const have = new Set(columns);
-  const missing = config.key.filter((k) => !have.has(k));
-  if (missing.length > 0) {
-    throw new LoadError(`load.key names ${missing.join(', ')}, which the input does not have; input columns are: ${columns.join(', ')}`, {
-      details: { where: 'load.key', value: missing, expected: `columns among ${columns.join(', ')}` },
-    });
-  }
 }
 
 async function resolveTarget(client: pg.Client, config: PostgresSinkConfig, q: sql.Quote): Promise<sql.Target> {

@@ -66,6 +66,8 @@ export interface LoadResult {
   /** True when an earlier attempt of the same run had already committed this load. */
   alreadyLoaded?: boolean;
   figures?: Record<string, number | string>;
+  /** Rows the target refused but the load tolerated, each with its reason (kept in load/_rejects/). */
+  rejects?: Array<Record<string, unknown>>;
 }
 
 /**

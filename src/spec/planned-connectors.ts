@@ -6,7 +6,7 @@ import { z } from 'zod';
  * NotSupportedError before any stage starts, never silently.
  */
 export const PLANNED_SOURCES = [] as const;
-export const PLANNED_SINKS = ['redshift', 's3'] as const;
+export const PLANNED_SINKS = ['s3'] as const;
 
 export const plannedSourceSchemas = PLANNED_SOURCES.map((from) =>
   z.looseObject({ from: z.literal(from) }).describe(`${from} source (not supported yet)`),
