@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LoadError } from '../../src/core/errors.js';
+import { faultPoint } from '../../src/core/faults.js';
 import type { StageContext } from '../../src/core/stage-context.js';
 import { esFailure, responseOf, type Connection } from './client.js';
 import type { BulkOptions } from './config.js';
@@ -51,7 +52,7 @@ export class BulkSender {
     private readonly conn: Connection,
     private readonly index: string,
     private readonly options: BulkOptions,
-    private readonly ctx: Pick<StageContext, 'signal' | 'progress' | 'log'>,
+    private readonly ctx: Pick<StageContext, 'signal' | 'progress' | 'log' | 'stage' | 'attempt'>,
     private readonly onRejected: OnRejected,
   ) {}
 
@@ -140,6 +141,7 @@ export class BulkSender {
       }
     }
     this.ctx.progress(done);
+    faultPoint(this.ctx, 'after-bulk');
     if (serverError) {
       const e = serverError.result.error;
       const why = typeof e === 'string' ? e : [e?.type, e?.reason].filter(Boolean).join(': ');
