@@ -22,6 +22,8 @@ const arg = (name: string, fallback: number) => (process.argv.indexOf(name) > 0 
 const ROWS = arg('--rows', 200_000);
 const REPEAT = arg('--repeat', 3);
 const RESULTS = resolve('bench/results');
+/** The same answer filter as the sink's, so both sides receive the same bytes. */
+const FILTER = 'errors,items.*.status,items.*.result,items.*.error';
 const STANDIN = fileURLToPath(new URL('../test/support/elasticsearch-standin/main.js', import.meta.url));
 
 const SCHEMA: Schema = [
@@ -75,7 +77,7 @@ async function rawBulk(url: string, index: string, bodies: string[], concurrency
   const t = process.hrtime.bigint();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < bodies.length) {
-      const r = await call(url, 'POST', `/${index}/_bulk`, bodies[next++]!, agent);
+      const r = await call(url, 'POST', `/${index}/_bulk?filter_path=${FILTER}`, bodies[next++]!, agent);
       if (r.status !== 200 || r.text.startsWith('{"errors":true')) throw new Error(`raw _bulk failed: ${r.status} ${r.text.slice(0, 300)}`);
     }
   }));
@@ -83,10 +85,9 @@ async function rawBulk(url: string, index: string, bodies: string[], concurrency
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-async function main(): Promise<void> {
+/** The raw client's bodies and the sink's buffered input, from the same rows (dropped before measuring). */
+async function prepare(bytes: number) {
   const rows = makeRows(ROWS);
-  const spec = esConfig.parse({ to: 'elasticsearch', node: 'http://placeholder', index: 'bench', key: ['event_id'] });
-  const { bytes, concurrency } = bulkOptions(spec);
   const encode = documentEncoder(SCHEMA, { operation: 'index', key: ['event_id'], run: 'bench' });
   const bodies: string[] = [];
   let body = '';
@@ -97,7 +98,13 @@ async function main(): Promise<void> {
     if (body.length >= bytes) (bodies.push(body), (body = ''));
   });
   if (body) bodies.push(body);
-  const buffered = await bufferedInput(SCHEMA, rows, { run: 'bench', partRows: 100_000 });
+  return { bodies, buffered: await bufferedInput(SCHEMA, rows, { run: 'bench', partRows: 100_000 }) };
+}
+
+async function main(): Promise<void> {
+  const spec = esConfig.parse({ to: 'elasticsearch', node: 'http://placeholder', index: 'bench', key: ['event_id'] });
+  const { bytes, concurrency } = bulkOptions(spec);
+  const { bodies, buffered } = await prepare(bytes);
   const { url, child } = await startStandin();
   const rounds: Array<{ sink_seconds: number; raw_seconds: number; sink_docs_per_second: number; raw_docs_per_second: number; ratio: number }> = [];
   try {

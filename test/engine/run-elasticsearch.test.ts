@@ -104,6 +104,7 @@ test('documents Elasticsearch refuses fail the run with the reason, kept in load
   const tolerant = ws.write('tolerant.yaml', eventsJob(`${load}\n  max_reject_ratio: 0.5`));
   const ok = await datamill(['run', tolerant], { env: { DATAMILL_HOME: ws.home, ES_URL: es.url }, cwd: ws.dir });
   assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /1 refused by the target; each with its reason: \.datamill\/buffer\/default\/events-to-es\/\S+\/load\/_rejects\//);
   const loadAttempt = (await show(ws.home, ws.dir)).attempts.find((a) => a.stage === 'load')!;
   assert.deepEqual([loadAttempt.rowsOut, loadAttempt.rowsRejected], [2, 1]);
   assert.equal(es.documents('events').size, 2);
