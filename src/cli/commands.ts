@@ -39,6 +39,7 @@ function reportRun(run: RunRecord, sink: string | undefined, json: boolean): voi
     const target = typeof f.target === 'string' && f.target.startsWith('/') ? relative(process.cwd(), f.target) || f.target : (f.target ?? sink ?? '');
     process.stdout.write(`run ${run.id} succeeded in ${(took / 1000).toFixed(1)}s: ${f.rows_extracted ?? 0} rows extracted, ${f.rows_rejected ?? 0} rejected, ${f.rows_loaded ?? 0} loaded into ${sink ? sink + ' ' : ''}${target}\n`);
     if (Number(f.rows_rejected) > 0 && run.buffer.startsWith('file://')) process.stdout.write(`rejected rows and their reasons: ${relative(process.cwd(), join(fileURLToPath(run.buffer), run.tenant, run.job, run.id, 'adapt', '_rejects'))}/\n`);
+    if (Number(f.rows_rejected_in_load) > 0 && run.buffer.startsWith('file://')) process.stdout.write(`${f.rows_rejected_in_load} refused by the target; each with its reason: ${relative(process.cwd(), join(fileURLToPath(run.buffer), run.tenant, run.job, run.id, 'load', '_rejects'))}/\n`);
   } else process.stderr.write(`run ${run.id} ${run.status}: ${run.error?.stage ? run.error.stage + ': ' : ''}${run.error?.message ?? ''}\n`);
   process.stdout.write(`details: datamill show ${run.id}   logs: datamill logs ${run.id}\n`);
 }

@@ -196,6 +196,7 @@ async function summarize(store: StateStore, runId: string): Promise<Record<strin
     if (a.stage === 'adapt' && a.rowsRejected !== null) out.rows_rejected = a.rowsRejected;
     if (a.stage === 'transform' && a.rowsRejected) out.rows_rejected_in_transform = a.rowsRejected;
     if (a.stage === 'load' && a.rowsOut !== null) out.rows_loaded = a.rowsOut;
+    if (a.stage === 'load' && a.rowsRejected) out.rows_rejected_in_load = a.rowsRejected;
   }
   return out;
 }

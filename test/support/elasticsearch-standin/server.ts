@@ -87,6 +87,24 @@ function matches(query: Record<string, unknown> | undefined, id: string, doc: St
   throw new EsHttpError(400, 'parsing_exception', `unknown query [${kind}] (the stand-in knows match_all, term, match, ids)`);
 }
 
+/**
+ * `?filter_path=a.*.b,c`: keeps only the named parts of an answer (`*` matches any key; arrays are
+ * looked through), as every Elasticsearch API does.
+ */
+export function filterPath(value: unknown, patterns: string[][]): unknown {
+  if (patterns.some((p) => p.length === 0)) return value;
+  if (Array.isArray(value)) return value.map((v) => filterPath(v, patterns)).filter((v) => v !== undefined);
+  if (typeof value !== 'object' || value === null) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const sub = patterns.filter((p) => p[0] === '*' || p[0] === k).map((p) => p.slice(1));
+    if (sub.length === 0) continue;
+    const kept = filterPath(v, sub);
+    if (kept !== undefined) out[k] = kept;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 export async function startElasticsearchStandin(options: StandinOptions = {}): Promise<Standin> {
   const cluster = new Cluster();
   const faults: BulkFaults = { rejectRequests: 0, rejectItems: 0 };
@@ -207,8 +225,9 @@ export async function startElasticsearchStandin(options: StandinOptions = {}): P
       send(401, { error: { root_cause: [cause], ...cause }, status: 401 }, { 'www-authenticate': challenge.join(', ') });
       return;
     }
+    const filter = url.searchParams.get('filter_path');
     route(method, parts, url.searchParams, req).then(
-      ([status, body]) => send(status, body),
+      ([status, body]) => send(status, filter && body !== null ? (filterPath(body, filter.split(',').map((p) => p.split('.'))) ?? {}) : body),
       (err: unknown) => {
         if (err instanceof EsHttpError) send(err.status, err.body());
         else send(500, { error: { root_cause: [], type: 'exception', reason: String(err) }, status: 500 });
