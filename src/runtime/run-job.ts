@@ -38,6 +38,8 @@ export interface RunOptions {
   slot?: string;
   onEvent?(event: RunEvent): void;
   signal?: AbortSignal;
+  /** Graceful shutdown (serve): once aborted no new stage or retry starts; the stage in flight finishes. */
+  drain?: AbortSignal;
 }
 
 export function newRunId(now = new Date()): string {
@@ -135,6 +137,7 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     try {
       for (const [i, stage] of stages.entries()) {
         throwIfCancelled(options.signal, stage);
+        throwIfCancelled(options.drain, stage);
         const mine = prepared;
         // Start the next stage's process now, so its start-up overlaps this stage's work.
         const next = stages[i + 1];
@@ -153,7 +156,7 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
   } catch (thrown) {
     const err = asDatamillError(thrown);
     const error: RunError = (thrown as { runError?: RunError }).runError ?? { stage: null, name: err.name, message: redact(err.message), retryable: err.retryable };
-    await finish(store, run, options.signal?.aborted ? 'interrupted' : 'failed', error, await summarize(store, id), log);
+    await finish(store, run, options.signal?.aborted || options.drain?.aborted ? 'interrupted' : 'failed', error, await summarize(store, id), log);
   }
   options.onEvent?.({ type: 'run-end', run });
   await new Promise<void>((done) => {
@@ -203,7 +206,7 @@ async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
     if (outcome.ok) return outcome.figures;
     const error = outcome.error!;
-    if (!error.retryable || attempt >= lastAttempt || options.signal?.aborted) {
+    if (!error.retryable || attempt >= lastAttempt || options.signal?.aborted || options.drain?.aborted) {
       const why = !error.retryable ? 'not retryable' : attempt >= lastAttempt ? `after ${s.attempts} attempt${s.attempts > 1 ? 's' : ''}` : 'cancelled';
       log.log('error', `${stage} failed (${why})`, { stage, attempt });
       throw Object.assign(new Error(error.message), { runError: error });

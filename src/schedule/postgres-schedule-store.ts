@@ -8,6 +8,7 @@ const SCHEMA = `
     origin TEXT NOT NULL, reason TEXT, resumes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job, slot));
   CREATE INDEX IF NOT EXISTS datamill_schedule_fires_by_status ON datamill_schedule_fires (status);
   CREATE TABLE IF NOT EXISTS datamill_schedule_paused (job TEXT PRIMARY KEY, paused_at TIMESTAMPTZ NOT NULL DEFAULT now());
+  CREATE TABLE IF NOT EXISTS datamill_schedule_jobs (job TEXT PRIMARY KEY, first_seen TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS datamill_schedule_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL);`;
 
 /** The scheduler's records in PostgreSQL, for several `serve` processes sharing one database. */
@@ -60,6 +61,12 @@ export class PostgresScheduleStore implements ScheduleStore {
     const { sql, args } = fireWhere(q, (n) => `$${n}`);
     const { rows } = await this.pool.query(`SELECT * FROM datamill_schedule_fires ${sql}`, args);
     return rows.map((r) => fireFromRow(r as Record<string, unknown>));
+  }
+
+  async registerJob(job: string, at: string): Promise<string> {
+    await this.pool.query('INSERT INTO datamill_schedule_jobs (job, first_seen) VALUES ($1, $2) ON CONFLICT DO NOTHING', [job, at]);
+    const { rows } = await this.pool.query<{ first_seen: string }>('SELECT first_seen FROM datamill_schedule_jobs WHERE job = $1', [job]);
+    return rows[0]!.first_seen;
   }
 
   async setPaused(job: string, paused: boolean): Promise<void> {

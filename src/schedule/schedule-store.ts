@@ -50,6 +50,11 @@ export interface ScheduleStore {
   updateFire(job: string, slot: string, patch: Partial<Pick<FireRecord, 'status' | 'runId' | 'reason' | 'resumes'>>): Promise<void>;
   getFire(job: string, slot: string): Promise<FireRecord | null>;
   listFires(query?: FireQuery): Promise<FireRecord[]>;
+  /**
+   * Records when the scheduler first saw a job (kept across restarts) and returns that time: slots and
+   * parents' runs from before it never fire the job, so adding a job does not replay history.
+   */
+  registerJob(job: string, at: string): Promise<string>;
   /** Pause is durable: a restarted server keeps a paused job paused. */
   setPaused(job: string, paused: boolean): Promise<void>;
   pausedJobs(): Promise<Set<string>>;

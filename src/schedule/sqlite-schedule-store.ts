@@ -14,6 +14,7 @@ const MIGRATIONS = [
      origin TEXT NOT NULL, reason TEXT, resumes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job, slot));
    CREATE INDEX schedule_fires_by_status ON schedule_fires (status);
    CREATE TABLE schedule_paused (job TEXT PRIMARY KEY, paused_at TEXT NOT NULL);
+   CREATE TABLE schedule_jobs (job TEXT PRIMARY KEY, first_seen TEXT NOT NULL);
    CREATE TABLE schedule_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_ms INTEGER NOT NULL);`,
 ];
 
@@ -59,6 +60,11 @@ export class SqliteScheduleStore implements ScheduleStore {
   async listFires(q: FireQuery = {}): Promise<FireRecord[]> {
     const { sql, args } = fireWhere(q, () => '?');
     return (this.db.prepare(`SELECT * FROM schedule_fires ${sql}`).all(...args) as Row[]).map(fireFromRow);
+  }
+
+  async registerJob(job: string, at: string): Promise<string> {
+    this.db.prepare('INSERT OR IGNORE INTO schedule_jobs (job, first_seen) VALUES (?, ?)').run(job, at);
+    return (this.db.prepare('SELECT first_seen FROM schedule_jobs WHERE job = ?').get(job) as { first_seen: string }).first_seen;
   }
 
   async setPaused(job: string, paused: boolean): Promise<void> {

@@ -55,12 +55,14 @@ for (const { name, open } of STORES) {
     await done();
   });
 
-  test(`${name}: pause survives reopening the store`, async () => {
+  test(`${name}: pause and first-seen times survive reopening the store`, async () => {
     const { store, second, done } = await open();
     await store.setPaused('a', true);
     await store.setPaused('a', true);
     await store.setPaused('b', true);
     await store.setPaused('b', false);
+    assert.equal(await store.registerJob('a', '2026-01-01T00:00:00.000Z'), '2026-01-01T00:00:00.000Z');
+    assert.equal(await store.registerJob('a', '2026-02-01T00:00:00.000Z'), '2026-01-01T00:00:00.000Z');
     await store.close();
     const reopened = await second();
     assert.deepEqual([...(await reopened.pausedJobs())], ['a']);
