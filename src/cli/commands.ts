@@ -18,6 +18,7 @@ import { collectParam, parseParams } from './params.js';
 import { addTriggerCommand } from './trigger-command.js';
 import { slackNotifier } from '../notify/slack-notifier.js';
 import { addGcCommand } from './gc-command.js';
+import { addServeCommands, validateTargets } from './serve-commands.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
@@ -67,8 +68,6 @@ async function withStore<T>(program: Command, work: (store: StateStore, home: st
 }
 
 const PLANNED: Array<[string, string]> = [
-  ['serve', 'scheduler + resource pool + HTTP API + web UI'],
-  ['backfill', 'the runs a schedule would have fired in a period'],
   ['exec', 'one-off container invocation on the pool'],
 ];
 
@@ -117,8 +116,9 @@ export async function runCli(argv: string[]): Promise<number> {
 
   program
     .command('validate <jobs...>')
-    .description('check job files and print every problem with file:line, YAML path, the bad value and what is allowed')
-    .action((files: string[]) => {
+    .description('check job files (or folders of them, with `after:` checked across files) and print every problem with file:line, YAML path, the bad value and what is allowed')
+    .action((targets: string[]) => {
+      const { files, folderProblems } = validateTargets(targets);
       let bad = 0;
       for (const file of files) {
         const { problems } = loadJobFile(file);
@@ -126,6 +126,8 @@ export async function runCli(argv: string[]): Promise<number> {
         for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
         bad += problems.length;
       }
+      for (const p of folderProblems) process.stderr.write(p + '\n');
+      bad += folderProblems.length;
       if (bad > 0) setCode(EXIT.invalid);
     });
 
@@ -140,6 +142,7 @@ export async function runCli(argv: string[]): Promise<number> {
   addReadCommands(program, setCode);
   addTriggerCommand(program);
   addGcCommand(program);
+  addServeCommands(program, setCode);
 
   for (const [name, what] of PLANNED) {
     program

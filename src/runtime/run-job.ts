@@ -42,6 +42,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called once the run's end is recorded (e.g. Slack notifications); a throw is logged, never fails the run. */
   onRunEnd?(run: RunRecord, job: LoadedJob): Promise<void>;
+  /** Graceful shutdown (serve): once aborted no new stage or retry starts; the stage in flight finishes. */
+  drain?: AbortSignal;
 }
 
 export function newRunId(now = new Date()): string {
@@ -140,6 +142,7 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
     try {
       for (const [i, stage] of stages.entries()) {
         throwIfCancelled(options.signal, stage);
+        throwIfCancelled(options.drain, stage);
         const mine = prepared;
         // Start the next stage's process now, so its start-up overlaps this stage's work.
         const next = stages[i + 1];
@@ -160,7 +163,7 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
   } catch (thrown) {
     const err = asDatamillError(thrown);
     const error: RunError = (thrown as { runError?: RunError }).runError ?? { stage: null, name: err.name, message: redact(err.message), retryable: err.retryable };
-    await finish(store, run, options.signal?.aborted ? 'interrupted' : 'failed', error, await summarize(store, id), log);
+    await finish(store, run, options.signal?.aborted || options.drain?.aborted ? 'interrupted' : 'failed', error, await summarize(store, id), log);
   }
   if (options.onRunEnd) {
     try {
@@ -218,7 +221,7 @@ async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
     if (outcome.ok) return outcome.figures;
     const error = outcome.error!;
-    if (!error.retryable || attempt >= lastAttempt || options.signal?.aborted) {
+    if (!error.retryable || attempt >= lastAttempt || options.signal?.aborted || options.drain?.aborted) {
       const why = !error.retryable ? 'not retryable' : attempt >= lastAttempt ? `after ${s.attempts} attempt${s.attempts > 1 ? 's' : ''}` : 'cancelled';
       log.log('error', `${stage} failed (${why})`, { stage, attempt });
       throw Object.assign(new Error(error.message), { runError: error });

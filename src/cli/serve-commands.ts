@@ -1,0 +1,141 @@
+import { existsSync, statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import winston from 'winston';
+import type { Command } from 'commander';
+import { SpecError } from '../core/errors.js';
+import { createLogger } from '../log/logger.js';
+import { ProcessExecutor } from '../runtime/process-executor.js';
+import { clockFromEnv } from '../schedule/clock.js';
+import { openScheduleStore } from '../schedule/open-schedule-store.js';
+import { checkDependencies, jobFilesIn, loadJobFolder, loadScheduledJob, type ScheduledJob } from '../schedule/scheduled-job.js';
+import { formatProblem } from '../spec/problems.js';
+import { parseDuration } from '../spec/units.js';
+import { backfillPlan, runBackfill } from '../serve/backfill.js';
+import { DatamillServer } from '../serve/server.js';
+import { homeDir, openStore } from './home.js';
+
+const print = (s: string) => process.stdout.write(s + '\n');
+
+function durationOption(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === null) throw new SpecError(`--${name} ${text}: expected a duration such as 30s, 2m or 1h`);
+  return ms;
+}
+
+function timeOption(name: string, text: string): number {
+  const t = Date.parse(text);
+  if (!Number.isFinite(t)) throw new SpecError(`--${name} ${text}: expected an ISO-8601 time such as 2026-01-01T00:00:00Z`);
+  return t;
+}
+
+/** A job for backfill: a job file, or a job name found in --jobs DIR. */
+function findJob(ref: string, jobsDir: string | undefined): ScheduledJob {
+  if (existsSync(ref) && statSync(ref).isFile()) {
+    const { job, problems } = loadScheduledJob(ref, ref);
+    if (!job) throw new SpecError(`${ref}: ${problems.length} problem(s)\n${problems.map((p) => '  ' + formatProblem(p)).join('\n')}`);
+    return job;
+  }
+  if (!jobsDir) throw new SpecError(`${ref}: no such job file (give a job file, or a job name with --jobs DIR)`);
+  const { jobs } = loadJobFolder(jobsDir);
+  const job = jobs.find((j) => j.name === ref);
+  if (!job) throw new SpecError(`no job named '${ref}' in ${jobsDir} (jobs: ${jobs.map((j) => j.name).join(', ') || 'none'})`);
+  return job;
+}
+
+/** Job files given to `validate`, with folders expanded; folders also get the cross-file `after:` check. */
+export function validateTargets(targets: string[]): { files: string[]; folderProblems: string[] } {
+  const files: string[] = [];
+  const folderProblems: string[] = [];
+  for (const t of targets) {
+    if (!existsSync(t) || !statSync(t).isDirectory()) {
+      files.push(t);
+      continue;
+    }
+    const inDir = jobFilesIn(t).map((p) => relative(process.cwd(), p) || p);
+    files.push(...inDir);
+    const loaded = inDir.map((f) => loadScheduledJob(f, f));
+    const { problems } = checkDependencies(loaded.flatMap((l) => (l.job ? [l.job] : [])));
+    folderProblems.push(...problems.map(formatProblem));
+  }
+  return { files, folderProblems };
+}
+
+export function addServeCommands(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('serve')
+    .description('run the scheduler and the runtime on a watched folder of job files until stopped (SIGTERM/SIGINT)')
+    .requiredOption('--jobs <dir>', 'folder of job files (watched: changes take effect without a restart)')
+    .option('--port <port>', 'HTTP API port')
+    .option('--host <host>', 'HTTP API address', '127.0.0.1')
+    .option('--state <url>', 'state database: postgres://… (several servers elect one leader) or the home\'s SQLite file (default); also $DATAMILL_STATE_URL')
+    .option('--grace <duration>', 'on SIGTERM, how long running stages may take to finish before they are cancelled', '30s')
+    .option('--lease-ttl <duration>', 'leader lease: a dead leader is replaced after this long', '10s')
+    .action(async (o: { jobs: string; port?: string; host: string; state?: string; grace: string; leaseTtl: string }) => {
+      if (!existsSync(o.jobs) || !statSync(o.jobs).isDirectory()) throw new SpecError(`--jobs ${o.jobs}: no such folder`);
+      const graceMs = durationOption('grace', o.grace);
+      const leaseTtlMs = durationOption('lease-ttl', o.leaseTtl);
+      const home = homeDir(program.opts().home);
+      const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream: process.stderr })]);
+      const store = await openStore(home);
+      const fires = await openScheduleStore(home, o.state);
+      const server = new DatamillServer({ jobsDir: resolve(o.jobs), home, store, fires, executor: new ProcessExecutor(), clock: clockFromEnv(process.env.DATAMILL_CLOCK), log, leaseTtlMs });
+      const stopped = new Promise<string>((done) => {
+        process.once('SIGTERM', () => done('SIGTERM'));
+        process.once('SIGINT', () => done('SIGINT'));
+      });
+      await server.start();
+      if (o.port) log.warn(`--port ${o.port}: the HTTP API is not part of this build yet`);
+      const signal = await stopped;
+      log.info(`${signal}: no new fires; running stages have ${o.grace} to finish`);
+      await server.stop(graceMs);
+      await fires.close();
+      await store.close();
+      log.info('stopped');
+      await new Promise<void>((done) => log.on('finish', () => done()).end());
+      setCode(0);
+    });
+
+  program
+    .command('backfill <job>')
+    .description('list, then run, the slots a job\'s schedule would have fired in a period (recorded as fires: serve will not fire them again)')
+    .requiredOption('--from <time>', 'first slot time (ISO-8601), inclusive')
+    .requiredOption('--to <time>', 'last slot time (ISO-8601), inclusive')
+    .option('--jobs <dir>', 'find JOB by name in this folder (otherwise JOB is a job file)')
+    .option('--state <url>', 'state database (as for serve)')
+    .option('--dry-run', 'only list the slots')
+    .option('--json', 'print the slots (and runs) as JSON')
+    .action(async (ref: string, o: { from: string; to: string; jobs?: string; state?: string; dryRun?: boolean; json?: boolean }) => {
+      const job = findJob(ref, o.jobs);
+      const home = homeDir(program.opts().home);
+      const store = await openStore(home);
+      const fires = await openScheduleStore(home, o.state);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const plan = await backfillPlan(job, timeOption('from', o.from), timeOption('to', o.to), fires);
+        if (!o.json) {
+          print(`${plan.length} slot${plan.length === 1 ? '' : 's'} of ${job.name} (${job.schedule!.text}, ${job.schedule!.timezone}) from ${o.from} to ${o.to}:`);
+          for (const p of plan) print(`  ${p.slot}  ${p.existing ? `already fired: ${p.existing.status}${p.existing.runId ? ` (run ${p.existing.runId})` : ''}` : o.dryRun ? 'would run' : 'to run'}`);
+        }
+        if (o.dryRun) {
+          if (o.json) print(JSON.stringify(plan, null, 2));
+          return;
+        }
+        const results = await runBackfill(job, plan, {
+          store, fires, executor: new ProcessExecutor(), home, now: Date.now(), signal: abort.signal,
+          onResult: (r) => {
+            if (!o.json) print(`  ${r.slot}  ${r.run ? `run ${r.run.id} ${r.run.status}${r.run.error ? `: ${r.run.error.message}` : ''}` : `skipped: ${r.skipped}`}`);
+          },
+        });
+        if (o.json) print(JSON.stringify({ slots: plan, results }, null, 2));
+        if (results.some((r) => r.run && r.run.status !== 'succeeded')) setCode(abort.signal.aborted ? 130 : 1);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await fires.close();
+        await store.close();
+      }
+    });
+}
