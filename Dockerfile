@@ -1,6 +1,6 @@
-# The production image: `datamill` as entrypoint, running as a non-root user.
-# Built and exercised by the container-executor work (issue #4); the base is a build argument so it can
-# be swapped for a locally imported image where no registry is reachable.
+# The production image: `datamill` as entrypoint, running as a non-root user (docs/executors.md).
+# The base images are build arguments: where no registry is reachable, the tests import stand-ins made
+# from the host's own files under these same tags (test/support/docker-images.ts).
 ARG NODE_IMAGE=node:22-bookworm
 ARG RUNTIME_IMAGE=node:22-bookworm-slim
 
@@ -9,13 +9,11 @@ WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 # better-sqlite3 compiles from source (no prebuilt download): the full node image has python3, make, g++.
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.image.json ./
 COPY src ./src
 COPY adapters ./adapters
 COPY transforms ./transforms
-COPY test ./test
-COPY bench ./bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN npx tsc -p tsconfig.image.json && npm prune --omit=dev
 
 FROM ${RUNTIME_IMAGE}
 ENV NODE_ENV=production DATAMILL_HOME=/var/lib/datamill
@@ -25,7 +23,8 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY jobs ./jobs
-RUN mkdir -p /var/lib/datamill && chown -R node:node /var/lib/datamill
-USER node
+RUN mkdir -p /var/lib/datamill && chown -R 1000:1000 /var/lib/datamill
+# uid 1000 is the `node` user of the official node images; numeric so any base works.
+USER 1000:1000
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["--help"]

@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from './support/postgres-server.js';
 import { s3Env, startS3 } from './support/s3-server.js';
+import { dockerdPath, startDockerd } from './support/docker-engine.js';
+import { buildDatamillImage } from './support/docker-images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -27,16 +29,30 @@ const s3 = process.env.DATAMILL_TEST_S3_ENDPOINT ? null : await startS3();
 // Every temp file the tests (and the datamill processes they start) make goes under one folder,
 // removed at the end, so repeated runs leave nothing behind in /tmp.
 const scratch = mkdtempSync(join(tmpdir(), 'datamill-test-'));
-const env = { ...process.env, ...(s3 ? s3Env(s3.endpoint) : {}), TMPDIR: scratch, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
+const env: NodeJS.ProcessEnv = { ...process.env, ...(s3 ? s3Env(s3.endpoint) : {}), TMPDIR: scratch, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
+// A private Docker engine for the container tests (test/docker/), its images kept in .cache/dockerd
+// between runs; the project's image is built once per change of its inputs. Without dockerd they skip.
+const needsDocker = files.some((f) => f.includes(`${join('test', 'docker')}`));
+const engine = needsDocker && dockerdPath() ? await startDockerd(join(here, '..', '..', '.cache', 'dockerd')) : null;
+if (engine) {
+  env.DOCKER_HOST = engine.host;
+  try {
+    const built = buildDatamillImage(engine.host, join(here, '..', '..'));
+    env.DATAMILL_TEST_IMAGE = built.image;
+  } catch (err) {
+    await engine.stop();
+    throw err;
+  }
+} else if (needsDocker) env.DATAMILL_TEST_NO_DOCKER = 'dockerd is not installed (apt-get install -y docker.io; .ci/run does it)';
 const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
-const stopAll = () => {
+const stopAll = async () => {
   server?.stop();
   s3?.stop();
+  await engine?.stop();
   rmSync(scratch, { recursive: true, force: true });
 };
 process.on('SIGINT', () => child.kill('SIGINT'));
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => {
-  stopAll();
-  process.exit(code ?? (signal ? 1 : 0));
+  void stopAll().finally(() => process.exit(code ?? (signal ? 1 : 0)));
 });

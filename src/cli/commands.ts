@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { DatamillError, NotSupportedError, SpecError } from '../core/errors.js';
-import { ProcessExecutor } from '../runtime/process-executor.js';
+import { executorForJob } from '../runtime/executors.js';
 import { replayRun, runJob } from '../runtime/run-job.js';
 import type { RunRecord, StateStore } from '../state/store.js';
 import { STAGES, type StageName } from '../buffer/manifest.js';
@@ -19,6 +19,7 @@ import { addTriggerCommand } from './trigger-command.js';
 import { slackNotifier } from '../notify/slack-notifier.js';
 import { addGcCommand } from './gc-command.js';
 import { addServeCommands, validateTargets } from './serve-commands.js';
+import { addContainerCommands, standalonePool, withPoolOptions, type PoolFlags } from './container-commands.js';
 
 /** Exit codes (docs/cli.md): 0 success, 1 run failed, 2 invalid job or usage, 3 not supported yet, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, unsupported: 3, interrupted: 130 } as const;
@@ -67,10 +68,6 @@ async function withStore<T>(program: Command, work: (store: StateStore, home: st
   }
 }
 
-const PLANNED: Array<[string, string]> = [
-  ['exec', 'one-off container invocation on the pool'],
-];
-
 export async function runCli(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const setCode = (c: number) => (code = c);
@@ -82,33 +79,33 @@ export async function runCli(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program
+  withPoolOptions(program
     .command('run <job>')
     .description('one run of a job now, in the foreground; exit code 0 only on success')
     .option('--param <name=value>', 'set ${param:NAME} (repeatable)', collectParam, [] as string[])
     .option('--json', 'print the run record as JSON at the end')
-    .option('--public-url <url>', 'base URL of the web UI, for links in notifications (default: $DATAMILL_PUBLIC_URL)')
-    .action(async (file: string, o: { param: string[]; json?: boolean; publicUrl?: string }) => {
+    .option('--public-url <url>', 'base URL of the web UI, for links in notifications (default: $DATAMILL_PUBLIC_URL)'))
+    .action(async (file: string, o: PoolFlags & { param: string[]; json?: boolean; publicUrl?: string }) => {
       const params = parseParams(o.param);
       const job = loadJobOrThrow(file, params);
       await withStore(program, async (store, home, signal) => {
         const publicUrl = o.publicUrl ?? (process.env.DATAMILL_PUBLIC_URL || undefined);
         const onRunEnd = slackNotifier({ store, home, ...(publicUrl ? { publicUrl } : {}) });
-        const run = await runJob(job, { store, executor: new ProcessExecutor(), home, params, signal, onRunEnd, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        const run = await runJob(job, { store, executor: (spec) => executorForJob(spec, standalonePool(o)), home, params, signal, onRunEnd, ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
         reportRun(run, job.spec.load.to, o.json === true);
         setCode(exitCodeOf(run));
       });
     });
 
-  program
+  withPoolOptions(program
     .command('replay <run>')
     .description('re-run a run from one stage on, on the buffered output of the stage before it (the job spec the run used)')
     .requiredOption('--stage <stage>', 'extract | adapt | transform | load: where to start')
-    .option('--json', 'print the run record as JSON at the end')
-    .action(async (id: string, o: { stage: string; json?: boolean }) => {
+    .option('--json', 'print the run record as JSON at the end'))
+    .action(async (id: string, o: PoolFlags & { stage: string; json?: boolean }) => {
       if (!(STAGES as readonly string[]).includes(o.stage)) throw new SpecError(`--stage ${o.stage}: expected one of ${STAGES.join(', ')}`);
       await withStore(program, async (store, home, signal) => {
-        const run = await replayRun(id, o.stage as StageName, { store, executor: new ProcessExecutor(), home, signal, trigger: 'replay', ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
+        const run = await replayRun(id, o.stage as StageName, { store, executor: (spec) => executorForJob(spec, standalonePool(o)), home, signal, trigger: 'replay', ...(o.json ? {} : { onEvent: progressReporter(process.stderr) }) });
         reportRun(run, undefined, o.json === true);
         setCode(exitCodeOf(run));
       });
@@ -143,17 +140,8 @@ export async function runCli(argv: string[]): Promise<number> {
   addTriggerCommand(program);
   addGcCommand(program);
   addServeCommands(program, setCode);
+  addContainerCommands(program, setCode, withStore);
 
-  for (const [name, what] of PLANNED) {
-    program
-      .command(name)
-      .description(`${what} (not supported yet)`)
-      .allowUnknownOption()
-      .argument('[args...]')
-      .action(() => {
-        throw new NotSupportedError(`datamill ${name} (${what}) is not supported yet`);
-      });
-  }
   program.command('stage').description('run one stage of a run as this process (used by executors)');
 
   try {

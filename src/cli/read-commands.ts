@@ -14,7 +14,7 @@ function positiveInteger(v: string): number {
 const fmt = (n: number | null) => (n === null ? '-' : n.toLocaleString('en-US'));
 const print = (s: string) => process.stdout.write(s + '\n');
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

@@ -12,6 +12,12 @@ export interface TaskSpec {
   timeoutMs: number | null;
   /** Each line the task prints on stdout or stderr, as it comes. */
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
+  /** For the resource pool: whose task (quotas) and how urgent (higher first); default tenant "default", priority 0. */
+  tenant?: string;
+  job?: string;
+  priority?: number;
+  /** Cancels the task, also while it still waits for the pool. */
+  signal?: AbortSignal;
 }
 
 export interface TaskExit {
@@ -23,6 +29,10 @@ export interface TaskExit {
   usage: { peakRssBytes: number | null; cpuSeconds: number | null };
   /** Why the executor ended the task, when it knows better than an exit code (OOM kill, image pull, eviction). */
   failure?: { name: string; message: string; retryable: boolean };
+  /** Killed by the kernel for going over its memory limit (containers: Docker's OOMKilled). */
+  oomKilled?: boolean;
+  /** The hard memory limit the task ran under, when the executor enforced one. */
+  memoryLimitBytes?: number;
 }
 
 export interface TaskHandle {

@@ -5,7 +5,8 @@ export function runnerId(): string {
   return `${hostname()}:${process.pid}`;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host still exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

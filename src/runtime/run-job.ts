@@ -20,6 +20,7 @@ import { runStageAttempt, stageArgs, type AttemptOutcome } from './stage-attempt
 import { commitCursor, recordCursorStart } from './incremental-cursor.js';
 import { runnerId } from './orphans.js';
 import { assertSupported } from './support-check.js';
+import { stageSection } from './stage-section.js';
 
 export type RunEvent =
   | { type: 'run-start'; run: RunRecord; stages: StageName[] }
@@ -31,7 +32,8 @@ export type RunEvent =
 
 export interface RunOptions {
   store: StateStore;
-  executor: Executor;
+  /** Where stages run; a function picks it from the job spec (replay reads the spec from the buffer). */
+  executor: Executor | ((spec: LoadedJob['spec']) => Executor);
   /** The Datamill home (state, logs); relative buffer paths resolve against the working directory. */
   home: string;
   params?: Record<string, string>;
@@ -67,7 +69,7 @@ interface StageSettings {
 
 function settingsOf(job: LoadedJob, stage: StageName): StageSettings {
   const spec = job.spec;
-  const section = (stage === 'transform' ? (Array.isArray(spec.transform) ? {} : spec.transform ?? {}) : spec[stage]) as { retries?: typeof spec.retries; timeout?: string | number; resources?: typeof spec.resources };
+  const section = stageSection(spec, stage);
   const retries = section.retries ?? spec.retries ?? { attempts: 3, backoff: '10s', max_backoff: '10m' };
   const timeout = section.timeout ?? spec.timeout;
   const resources = section.resources ?? spec.resources ?? { cpus: 1, memory: '512Mi' };
@@ -133,8 +135,10 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
   log.info(`run ${id} of ${spec.job} started${stages[0] !== 'extract' ? ` (replay from ${stages[0]})` : ''}`, { trigger: run.trigger, stages, job_file: run.jobFile, buffer: run.buffer });
   try {
     assertSupported(spec);
+    const executor = typeof options.executor === 'function' ? options.executor(spec) : options.executor;
+    const opts = { ...options, executor };
     if (spec.schedule) log.info('schedule is used by `datamill serve`; this run starts now');
-    if (spec.resources) log.warn('resources are recorded but not enforced by the process executor (the resource pool is not built yet)');
+    if (spec.resources && spec.executor === 'process') log.info('resources are what each stage asks of the resource pool; the process executor does not enforce them as hard limits (the docker executor does)');
     const buffer = openBuffer(run.buffer, job.baseDir);
     await prepare(buffer);
     let target: string | number | undefined;
@@ -146,9 +150,9 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
         const mine = prepared;
         // Start the next stage's process now, so its start-up overlaps this stage's work.
         const next = stages[i + 1];
-        prepared = next && options.executor.prepare ? prepareStage(job, run, next, firstAttempt(next), options.executor) : undefined;
+        prepared = next && executor.prepare ? prepareStage(job, run, next, firstAttempt(next), executor) : undefined;
         try {
-          target = (await runStage(job, run, stage, buffer, log, options, firstAttempt(stage), mine)).target ?? target;
+          target = (await runStage(job, run, stage, buffer, log, opts, firstAttempt(stage), mine)).target ?? target;
         } finally {
           mine?.discard();
         }
@@ -209,7 +213,7 @@ function prepareStage(job: LoadedJob, run: RunRecord, stage: StageName, attempt:
   return executor.prepare!({ run: run.id, stage, attempt, args: stageArgs(run, job.baseDir, stage, attempt), env: bufferTaskEnv(run.buffer, job.baseDir), resources: { cpus: s.cpus, memoryBytes: s.memoryBytes } });
 }
 
-async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions, firstAttempt: number, prepared?: PreparedTask): Promise<Record<string, number | string>> {
+async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions & { executor: Executor }, firstAttempt: number, prepared?: PreparedTask): Promise<Record<string, number | string>> {
   const s = settingsOf(job, stage);
   const input = inputStageOf(job.spec, stage);
   const inputManifest = input ? await buffer.readManifest({ tenant: run.tenant, job: run.job, run: run.id, stage: input }) : null;

@@ -2,6 +2,7 @@ import type winston from 'winston';
 import type { StageName } from '../buffer/manifest.js';
 import { bufferTaskEnv } from '../buffer/s3-url.js';
 import type { LoadedJob } from '../spec/load-job.js';
+import { formatBytes } from '../spec/units.js';
 import { EXIT_OK, EXIT_RETRYABLE } from '../stage/exit-codes.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
 import type { Executor, PreparedTask, TaskSpec } from './executor.js';
@@ -25,6 +26,12 @@ interface StageResultLine {
   usage?: { max_rss_bytes: number; cpu_seconds: number };
 }
 
+/** The same input under the same limit runs out again: not retryable; the fix is `resources.memory`. */
+function outOfMemory(stage: StageName, limit: number | undefined): RunError {
+  const at = limit ? ` of ${formatBytes(limit)}` : '';
+  return { stage, name: 'OutOfMemory', message: `${stage} ran out of memory: killed by the kernel at its memory limit${at}; raise resources.memory for this stage`, retryable: false, where: `${stage}.resources.memory` };
+}
+
 const num = (v: unknown) => (typeof v === 'number' ? v : null);
 
 /** Runs one attempt of one stage on the executor, streaming its output into the run log, and records it. */
@@ -43,6 +50,8 @@ export async function runStageAttempt(a: {
     env: bufferTaskEnv(run.buffer, a.job.baseDir),
     resources: { cpus: a.settings.cpus, memoryBytes: a.settings.memoryBytes },
     timeoutMs: a.settings.timeoutMs,
+    tenant: run.tenant, job: run.job,
+    ...(a.signal ? { signal: a.signal } : {}),
     onLine(line, stream) {
       let entry: Record<string, unknown> | null = null;
       if (line.startsWith('{')) {
@@ -81,6 +90,7 @@ export async function runStageAttempt(a: {
   if (!ok) {
     if (exit.timedOut) error = { stage, name: 'TimeoutError', message: `${stage} timed out after ${a.settings.timeoutMs} ms`, retryable: true };
     else if (exit.cancelled) error = { stage, name: 'CancelledError', message: `${stage} was cancelled`, retryable: false };
+    else if (exit.oomKilled) error = outOfMemory(stage, exit.memoryLimitBytes);
     else if (exit.failure) error = { stage, ...exit.failure };
     else if (r?.error) error = { stage, name: r.error.name, message: r.error.message, retryable: r.error.retryable || exit.code === EXIT_RETRYABLE, ...(r.error.where ? { where: r.error.where } : {}) };
     else if (exit.signal) error = { stage, name: 'TaskKilled', message: `${stage} process was killed by ${exit.signal}`, retryable: true };

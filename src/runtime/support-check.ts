@@ -10,7 +10,6 @@ export function unsupportedFeatures(spec: JobSpec): string[] {
   const out: string[] = [];
   if (!SOURCE_LOADERS[spec.extract.from]) out.push(`extract.from: ${spec.extract.from} sources are not supported yet (supported: ${Object.keys(SOURCE_LOADERS).join(', ')})`);
   if (!SINK_LOADERS[spec.load.to]) out.push(`load.to: ${spec.load.to} sinks are not supported yet (supported: ${Object.keys(SINK_LOADERS).join(', ')})`);
-  if (spec.executor !== 'process') out.push(`executor: ${spec.executor} is not supported yet (supported: process)`);
   if (spec.transform && !Array.isArray(spec.transform) && 'module' in spec.transform) out.push('transform.module: custom transform modules are not supported yet');
   return out;
 }

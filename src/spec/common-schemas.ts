@@ -39,6 +39,8 @@ export const stageOptionsShape = {
   resources: resourcesSchema.optional(),
   timeout: durationSchema.optional().describe('Timeout of this stage (default: the job timeout)'),
   retries: retriesSchema.optional(),
+  priority: z.number().int().optional().describe('Pool priority of this stage (default: the job priority); higher starts first'),
+  image: z.string().optional().describe('Container image of this stage (docker/kubernetes; default: the job image)'),
 };
 
 /** The `key` rules of every keyed sink: mode upsert needs one, and no column may be listed twice. */
@@ -50,3 +52,5 @@ export function checkLoadKey(c: { mode: string; key?: string[] | undefined }, ct
     ctx.addIssue({ code: 'custom', path: ['key'], message: `key lists a column twice: ${c.key.join(', ')}` });
   }
 }
+
+export const prioritySchema = z.number().int().default(0).describe('Resource pool priority of the job\'s stages: higher starts first when tasks wait; equal ones first come, first served');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SINK_CONFIGS, SOURCE_CONFIGS } from '../../adapters/index.js';
 import { TRANSFORMS } from '../../transforms/index.js';
-import { durationSchema, fieldTypeSchema, nameSchema, resourcesSchema, retriesSchema, stageOptionsShape } from './common-schemas.js';
+import { durationSchema, fieldTypeSchema, nameSchema, prioritySchema, resourcesSchema, retriesSchema, stageOptionsShape } from './common-schemas.js';
 import { plannedSinkSchemas, plannedSourceSchemas } from './planned-connectors.js';
 import { bufferSchema } from './buffer-schema.js';
 import { kubernetesSchema } from '../runtime/kubernetes/kubernetes-schema.js';
@@ -73,6 +73,7 @@ export const jobSchema = z
     retries: retriesSchema.optional(),
     timeout: durationSchema.optional().describe('Default timeout of each stage'),
     resources: resourcesSchema.optional(),
+    priority: prioritySchema,
     executor: z.enum(['process', 'docker', 'kubernetes']).default('process').describe('Where stages run'),
     image: z.string().optional().describe('Container image for the docker/kubernetes executors'),
     kubernetes: kubernetesSchema.optional(),
@@ -97,7 +98,7 @@ export const jobSchema = z
 
 /** The validated job. Connector sections are typed by their connector (adapters/), so here they are open. */
 export type JobSpec = Omit<z.output<typeof jobSchema>, 'extract' | 'load'> & {
-  extract: { from: string; resources?: z.output<typeof resourcesSchema>; timeout?: string | number; retries?: z.output<typeof retriesSchema> } & Record<string, unknown>;
-  load: { to: string; resources?: z.output<typeof resourcesSchema>; timeout?: string | number; retries?: z.output<typeof retriesSchema> } & Record<string, unknown>;
+  extract: { from: string; resources?: z.output<typeof resourcesSchema>; priority?: number; image?: string; timeout?: string | number; retries?: z.output<typeof retriesSchema> } & Record<string, unknown>;
+  load: { to: string; resources?: z.output<typeof resourcesSchema>; priority?: number; image?: string; timeout?: string | number; retries?: z.output<typeof retriesSchema> } & Record<string, unknown>;
 };
 export type AdaptSpec = z.output<typeof adaptSchema>;

@@ -1,0 +1,114 @@
+import { chown, lstat, mkdir, readdir } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileBufferRoot } from '../../buffer/file-buffer.js';
+import type { StageName } from '../../buffer/manifest.js';
+import type { JobSpec } from '../../spec/job-schema.js';
+import type { TaskSpec } from '../executor.js';
+import { runnerId } from '../orphans.js';
+import { stageSection } from '../stage-section.js';
+import type { ContainerRequest } from './container-task.js';
+
+/** Connectors that only touch files: their stages get no network at all. */
+const FILE_SOURCES = new Set(['csv', 'ndjson']);
+const FILE_SINKS = new Set(['file']);
+
+/** The image of a stage: its own `image:`, else the job's, else DATAMILL_IMAGE, else this version's. */
+export function stageImage(spec: JobSpec, stage: StageName, version: string, env: NodeJS.ProcessEnv = process.env): string {
+  return stageSection(spec, stage).image ?? spec.image ?? env.DATAMILL_IMAGE ?? `datamill:${version}`;
+}
+
+/** Extract and load of network connectors reach their servers through the host's network; nothing else does. */
+export function stageNetwork(spec: JobSpec, stage: StageName): 'none' | 'host' {
+  if (!spec.buffer.startsWith('file://') && /^[a-z0-9+.-]+:\/\//i.test(spec.buffer)) return 'host';
+  if (stage === 'extract') return FILE_SOURCES.has(spec.extract.from) ? 'none' : 'host';
+  if (stage === 'load') return FILE_SINKS.has(spec.load.to) ? 'none' : 'host';
+  return 'none';
+}
+
+/**
+ * The container user: the invoking user when it is not root; when Datamill runs as root, an unprivileged
+ * uid (1000, the image's `node` user) — never root. DATAMILL_CONTAINER_USER overrides (`uid:gid`).
+ */
+export function containerUser(env: NodeJS.ProcessEnv = process.env): { uid: number; gid: number } {
+  const forced = env.DATAMILL_CONTAINER_USER;
+  if (forced) {
+    const [uid, gid] = forced.split(':').map(Number);
+    return { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 };
+  }
+  const uid = process.getuid?.() ?? 1000;
+  return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid: process.getgid?.() ?? uid };
+}
+
+function argValue(args: string[], name: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] ?? '' : '';
+}
+
+/** The folder part of a glob ("data/events-*.csv" → "data"), the part a mount must cover. */
+function globRoot(path: string): string {
+  const parts = path.split('/');
+  const i = parts.findIndex((p) => /[*?[\]{}]/.test(p));
+  return i < 0 ? dirname(path) : parts.slice(0, i).join('/') || '/';
+}
+
+const inside = (dir: string, path: string) => {
+  const r = relative(dir, path);
+  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+};
+
+/** Gives the container user its run folder in the buffer (what a stage writes), when Datamill runs as root. */
+async function handOver(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await handOver(path, uid, gid);
+    else if (!(await lstat(path)).isSymbolicLink()) await chown(path, uid, gid);
+  }
+}
+
+/**
+ * Everything a stage container gets: the run's folder in the file buffer (read-write), the job's folder
+ * (read-only), the files its connector reads or writes, the environment variables its `${env:…}`
+ * references name (and nothing else of the host's environment), and labels to find it again.
+ */
+export async function stageContainerRequest(spec: JobSpec, task: TaskSpec, image: string): Promise<ContainerRequest> {
+  const baseDir = resolve(argValue(task.args, '--base-dir') || process.cwd());
+  const binds = new Map<string, 'ro' | 'rw'>([[baseDir, 'ro']]);
+  const user = containerUser();
+  const bufferUrl = argValue(task.args, '--buffer');
+  if (!/^[a-z0-9+.-]+:\/\//i.test(bufferUrl) || bufferUrl.startsWith('file://')) {
+    const runDir = join(fileBufferRoot(bufferUrl, baseDir), argValue(task.args, '--tenant') || spec.tenant, spec.job, task.run);
+    await mkdir(runDir, { recursive: true });
+    if (process.getuid?.() === 0 && user.uid !== 0) await handOver(runDir, user.uid, user.gid);
+    binds.set(runDir, 'rw');
+  }
+  if (task.stage === 'extract' && FILE_SOURCES.has(spec.extract.from)) {
+    const paths = ([] as unknown[]).concat(spec.extract.path).filter((p): p is string => typeof p === 'string');
+    for (const p of paths) {
+      const root = resolve(baseDir, globRoot(p));
+      if (!inside(baseDir, root)) binds.set(root, 'ro');
+    }
+  }
+  if (task.stage === 'load' && FILE_SINKS.has(spec.load.to) && typeof spec.load.path === 'string') {
+    const dir = dirname(resolve(baseDir, spec.load.path));
+    await mkdir(dir, { recursive: true });
+    binds.set(dir, 'rw');
+  }
+  const env: Record<string, string> = {};
+  for (const m of JSON.stringify(spec).matchAll(/\$\{env:([^}]+)\}/g)) {
+    const value = process.env[m[1]!];
+    if (value !== undefined) env[m[1]!] = value;
+  }
+  for (const name of ['DATAMILL_LOG_LEVEL', 'DATAMILL_FAULT', 'TZ']) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  Object.assign(env, task.env, { HOME: '/tmp', TMPDIR: '/tmp' });
+  return {
+    image, cmd: task.args, env,
+    cpus: task.resources.cpus, memoryBytes: task.resources.memoryBytes,
+    network: stageNetwork(spec, task.stage),
+    binds: [...binds].map(([path, mode]) => `${path}:${path}:${mode}`),
+    user: `${user.uid}:${user.gid}`,
+    labels: { 'datamill.runner': runnerId(), 'datamill.tenant': spec.tenant, 'datamill.job': spec.job, 'datamill.run': task.run, 'datamill.stage': task.stage, 'datamill.attempt': String(task.attempt) },
+    timeoutMs: task.timeoutMs,
+    onLine: task.onLine,
+  };
+}
