@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { CursorRange, ExtractResult } from '../../src/core/connector.js';
 import { SourceError } from '../../src/core/errors.js';
 import * as http from '../../adapters/http/index.js';
+import { retryAfterMs } from '../../adapters/http/client.js';
+import { nextLink } from '../../adapters/http/pagination.js';
 import { sampleRecords, sendJson, startJsonApi, type Handler, type JsonApi } from '../support/json-api.js';
 import { extractCommitted } from '../support/extract.js';
 
@@ -213,4 +215,15 @@ test('the same next cursor twice stops with an error instead of looping', async 
   const api = await withApi(t, (_req, res) => sendJson(res, 200, { results: [{ a: 1 }], next_cursor: 'same' }));
   await assert.rejects(extract({ url: `${api.url}/items`, records: 'results', pagination: 'cursor' }), /the API returned the same next cursor twice \(same\)/);
   assert.equal(api.requests.length, 2);
+});
+
+test('Retry-After is read as seconds or as an HTTP date; Link headers give their rel="next" target', () => {
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  assert.equal(retryAfterMs('7', now), 7000);
+  assert.equal(retryAfterMs('Mon, 01 Jun 2026 12:00:30 GMT', now), 30_000);
+  assert.equal(retryAfterMs('soon', now), null);
+  const here = new URL('https://api.example.com/v1/items?page=2');
+  assert.equal(nextLink('<https://api.example.com/v1/items?page=1>; rel="prev", </v1/items?page=3>; rel="next"', here)?.href, 'https://api.example.com/v1/items?page=3');
+  assert.equal(nextLink('<https://x.test/a>; rel="last"', here), null);
+  assert.equal(nextLink('<https://x.test/b>; title="b"; rel=next', here)?.href, 'https://x.test/b');
 });

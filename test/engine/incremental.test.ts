@@ -109,6 +109,14 @@ test('a replayed extract reads the same range as the run did, and does not move 
   assert.equal(next.code, 0, next.stderr);
   assert.match(next.stdout, /5 rows extracted/);
   assert.deepEqual(await loadedIds(db), range(1, 25));
+
+  // Replaying the old run's load again must not set the mark back to the end of its range.
+  const old = await datamill(['replay', id, '--stage', 'load'], { env, cwd: ws.dir });
+  assert.equal(old.code, 0, old.stderr);
+  const after = await run();
+  assert.equal(after.code, 0, after.stderr);
+  assert.match(after.stdout, /0 rows extracted/, 'the mark stayed at row 25');
+  assert.deepEqual(await loadedIds(db), range(1, 25));
 });
 
 test('an incremental column the query does not have fails the extract naming the setting', async (t) => {
