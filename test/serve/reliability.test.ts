@@ -113,7 +113,7 @@ test('two servers on one PostgreSQL: 20 jobs fire each slot exactly once, also w
   const ws = serveWorkspace();
   const names = Array.from({ length: 20 }, (_, i) => `job-${String(i).padStart(2, '0')}`);
   for (const n of names) ws.job(n, slotJob(n, { cron: '* * * * *', catchup: '30m', concurrency: 'allow' }));
-  const env = { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url, DATAMILL_CLOCK: testClock('2026-01-01T00:00:50Z', 4) };
+  const env = { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url, DATAMILL_CLOCK: testClock('2026-01-01T00:00:55Z', 2) };
   const args = ['--jobs', 'jobs', '--state', db.url, '--lease-ttl', '2s', '--grace', '120s'];
   const one = startServe(ws.dir, args, env);
   await waitFor('the first server to lead', () => one.log.some((l) => /leads the scheduler/.test(String(l.message))));
@@ -124,13 +124,13 @@ test('two servers on one PostgreSQL: 20 jobs fire each slot exactly once, also w
   one.child.kill('SIGKILL');
   await one.exit;
   await waitFor('the second server to take over', () => two.log.some((l) => /leads the scheduler/.test(String(l.message))), 60_000);
-  await waitFor('two more slots of every job to succeed', async () => {
+  await waitFor('the next slot of every job to succeed too', async () => {
     const done = await fires.listFires({ statuses: ['succeeded'] });
-    return names.every((n) => done.filter((f) => f.job === n).length >= 3);
-  }, 600_000);
+    return names.every((n) => done.filter((f) => f.job === n).length >= 2);
+  }, 900_000);
   assert.equal(await two.stop(), 0);
   const all = await fires.listFires();
-  assert.ok(all.length >= 60);
+  assert.ok(all.length >= 40);
   assertNoGaps(all);
   await assertExactlyOnce(db, all, ws.home);
   await fires.close();

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, workspace } from '../support/cli.js';
 
-/** A job that loads one row per run into PostgreSQL, tagged with its job and slot: duplicates would show. */
-export function slotJob(name: string, o: { cron?: string; every?: string; after?: string[]; catchup?: string; concurrency?: string; timezone?: string; fail?: boolean; rows?: number; buffer?: string } = {}): string {
+/**
+ * A job that loads one row per run into PostgreSQL, tagged with its job and slot (adapt defaults, so the
+ * run has three stage processes only): duplicates would show.
+ */
+export function slotJob(name: string, o: { cron?: string; every?: string; after?: string[]; catchup?: string; concurrency?: string; timezone?: string; fail?: boolean; buffer?: string } = {}): string {
   const schedule = o.cron || o.every
     ? `schedule: { ${o.cron ? `cron: "${o.cron}"` : `every: "${o.every}"`}${o.timezone ? `, timezone: ${o.timezone}` : ''}${o.catchup ? `, catchup: ${o.catchup}` : ''}${o.concurrency ? `, concurrency: ${o.concurrency}` : ''} }\n`
     : '';
@@ -14,10 +17,8 @@ export function slotJob(name: string, o: { cron?: string; every?: string; after?
 params: { slot: manual }
 ${schedule}${o.after ? `after: [${o.after.join(', ')}]\n` : ''}buffer: ${o.buffer ?? 'file://.datamill/buffer'}
 retries: { attempts: 2, backoff: 100ms }
-extract: { from: csv, path: ${o.fail ? 'missing-*.csv' : o.rows ? 'many.csv' : 'one.csv'} }
-adapt: { fields: { id: integer } }
-transform:
-  - derive: { slot: "'\${param:slot}'", job: "'${name}'" }
+extract: { from: csv, path: ${o.fail ? 'missing-*.csv' : 'one.csv'} }
+adapt: { fields: { id: integer, slot: { type: string, default: "\${param:slot}" }, job: { type: string, default: ${name} } } }
 load: { to: postgres, connection: "\${env:WAREHOUSE_URL}", table: fires, mode: append }
 `;
 }
@@ -25,12 +26,11 @@ load: { to: postgres, connection: "\${env:WAREHOUSE_URL}", table: fires, mode: a
 export const FIRES_TABLE = 'CREATE TABLE fires (id integer, slot text, job text)';
 
 /** A project folder with a jobs folder and the data files the jobs read. */
-export function serveWorkspace(rows = 0): ReturnType<typeof workspace> & { jobs: string; job(name: string, text: string): string } {
+export function serveWorkspace(): ReturnType<typeof workspace> & { jobs: string; job(name: string, text: string): string } {
   const ws = workspace();
   const jobs = join(ws.dir, 'jobs');
   mkdirSync(jobs);
   writeFileSync(join(jobs, 'one.csv'), 'id\n1\n');
-  if (rows) writeFileSync(join(jobs, 'many.csv'), 'id\n' + Array.from({ length: rows }, (_, i) => i).join('\n') + '\n');
   return { ...ws, jobs, job: (name, text) => (writeFileSync(join(jobs, `${name}.yaml`), text), join(jobs, `${name}.yaml`)) };
 }
 
