@@ -8,6 +8,7 @@ import { ProcessExecutor } from '../runtime/process-executor.js';
 import { clockFromEnv } from '../schedule/clock.js';
 import { openScheduleStore } from '../schedule/open-schedule-store.js';
 import { checkDependencies, jobFilesIn, loadJobFolder, loadScheduledJob, type ScheduledJob } from '../schedule/scheduled-job.js';
+import { loadJobFile } from '../spec/load-job.js';
 import { formatProblem } from '../spec/problems.js';
 import { parseDuration } from '../spec/units.js';
 import { backfillPlan, runBackfill } from '../serve/backfill.js';
@@ -42,20 +43,21 @@ function findJob(ref: string, jobsDir: string | undefined): ScheduledJob {
   return job;
 }
 
-/** Job files given to `validate`, with folders expanded; folders also get the cross-file `after:` check. */
+/**
+ * What `validate` checks beyond each file: schedules (cron fields, zones, intervals) and, for folders,
+ * `after:` across the folder's files (unknown parents, cycles, duplicate names).
+ */
 export function validateTargets(targets: string[]): { files: string[]; folderProblems: string[] } {
   const files: string[] = [];
   const folderProblems: string[] = [];
   for (const t of targets) {
-    if (!existsSync(t) || !statSync(t).isDirectory()) {
-      files.push(t);
-      continue;
-    }
-    const inDir = jobFilesIn(t).map((p) => relative(process.cwd(), p) || p);
-    files.push(...inDir);
-    const loaded = inDir.map((f) => loadScheduledJob(f, f));
-    const { problems } = checkDependencies(loaded.flatMap((l) => (l.job ? [l.job] : [])));
-    folderProblems.push(...problems.map(formatProblem));
+    const isDir = existsSync(t) && statSync(t).isDirectory();
+    const inTarget = isDir ? jobFilesIn(t).map((p) => relative(process.cwd(), p) || p) : [t];
+    files.push(...inTarget);
+    const loaded = inTarget.map((f) => loadScheduledJob(f, f));
+    // Files that fail to load are reported by the per-file check already; only schedule problems are new here.
+    folderProblems.push(...loaded.flatMap((l, i) => (l.job || !loadJobFile(inTarget[i]!).job ? [] : l.problems)).map(formatProblem));
+    if (isDir) folderProblems.push(...checkDependencies(loaded.flatMap((l) => (l.job ? [l.job] : []))).problems.map(formatProblem));
   }
   return { files, folderProblems };
 }

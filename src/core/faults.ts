@@ -12,3 +12,20 @@ export function faultPoint(ctx: Pick<StageContext, 'stage' | 'attempt'>, point: 
   const [stage, name, attempt = '1'] = spec.split(':');
   if (stage === ctx.stage && name === point && Number(attempt) === ctx.attempt) process.kill(process.pid, 'SIGKILL');
 }
+
+const serverFaultHits = new Map<string, number>();
+
+/**
+ * The same knob for `datamill serve`: DATAMILL_SERVER_FAULT=<point>[:<n>] kills the server with SIGKILL
+ * the n-th time (default 1) it passes that point, e.g. `fire-claimed` (a fire is recorded, its run not
+ * started yet). Test-only, like DATAMILL_FAULT.
+ */
+export function serverFaultPoint(point: string): void {
+  const spec = process.env.DATAMILL_SERVER_FAULT;
+  if (!spec) return;
+  const [name, nth = '1'] = spec.split(':');
+  if (name !== point) return;
+  const hits = (serverFaultHits.get(point) ?? 0) + 1;
+  serverFaultHits.set(point, hits);
+  if (hits === Number(nth)) process.kill(process.pid, 'SIGKILL');
+}

@@ -22,8 +22,8 @@ export function graphProblems(nodes: readonly GraphNode[]): GraphProblem[] {
   }
   for (const n of byName.values()) {
     for (const parent of n.after) {
-      if (parent === n.job) problems.push({ file: n.file, job: n.job, message: `after: job '${n.job}' cannot run after itself` });
-      else if (!byName.has(parent)) problems.push({ file: n.file, job: n.job, message: `after: unknown parent job '${parent}' (known jobs: ${[...byName.keys()].sort().join(', ') || 'none'})` });
+      if (parent === n.job) problems.push({ file: n.file, job: n.job, message: `job '${n.job}' cannot run after itself` });
+      else if (!byName.has(parent)) problems.push({ file: n.file, job: n.job, message: `unknown parent job '${parent}' (known jobs: ${[...byName.keys()].sort().join(', ') || 'none'})` });
     }
   }
   // Depth-first search with colours; each cycle is reported once, with the files it runs through.
@@ -37,7 +37,7 @@ export function graphProblems(nodes: readonly GraphNode[]): GraphProblem[] {
       if (colour.get(parent) === 'grey') {
         const cycle = [...stack.slice(stack.indexOf(parent)), parent];
         const first = byName.get(parent)!;
-        problems.push({ file: first.file, job: first.job, message: `after: dependency cycle ${cycle.join(' → ')} (${cycle.slice(0, -1).map((j) => byName.get(j)!.file).join(', ')})` });
+        problems.push({ file: first.file, job: first.job, message: `dependency cycle ${cycle.join(' → ')} (${cycle.slice(0, -1).map((j) => byName.get(j)!.file).join(', ')})` });
       } else if (!colour.has(parent)) visit(parent);
     }
     stack.pop();

@@ -23,6 +23,16 @@ export interface ScheduledJob {
   after: string[];
 }
 
+/**
+ * The job as it runs for one slot: a job that refers to `${param:slot}` (the scheduled time, ISO-8601
+ * UTC) is loaded again with it, so it can extract exactly its period; others run as loaded.
+ */
+export function jobForSlot(job: ScheduledJob, slot: string): { loaded: LoadedJob; params: Record<string, string> } {
+  if (!job.loaded.source.includes('${param:slot}')) return { loaded: job.loaded, params: {} };
+  const again = loadJobFile(job.loaded.file, { params: { slot } }).job;
+  return again ? { loaded: again, params: { slot } } : { loaded: job.loaded, params: {} };
+}
+
 /** Loads one job file and compiles its schedule; problems name the file, line and YAML path. */
 export function loadScheduledJob(path: string, displayName: string): { job: ScheduledJob | null; problems: SpecProblem[] } {
   const { job, problems } = loadJobFile(path);

@@ -1,6 +1,6 @@
 import type { Executor } from '../runtime/executor.js';
 import { runJob, type RunOptions } from '../runtime/run-job.js';
-import type { ScheduledJob } from '../schedule/scheduled-job.js';
+import { jobForSlot, type ScheduledJob } from '../schedule/scheduled-job.js';
 import { slotKey, type FireRecord, type ScheduleStore } from '../schedule/schedule-store.js';
 import { slotsBetween } from '../schedule/schedule.js';
 import { SpecError } from '../core/errors.js';
@@ -55,8 +55,9 @@ export async function runBackfill(job: ScheduledJob, plan: BackfillSlot[], o: { 
       await o.fires.updateFire(f.job, f.slot, { status: 'skipped', reason: 'backfill cancelled before this slot ran' });
       return report({ slot: f.slot, run: null, skipped: 'cancelled' });
     }
-    const r = await runJob(job.loaded, {
-      ...o.runOptions, store: o.store, executor: o.executor, home: o.home, trigger: 'backfill', slot: f.slot, ...(o.signal ? { signal: o.signal } : {}),
+    const { loaded, params } = jobForSlot(job, f.slot);
+    const r = await runJob(loaded, {
+      ...o.runOptions, params, store: o.store, executor: o.executor, home: o.home, trigger: 'backfill', slot: f.slot, ...(o.signal ? { signal: o.signal } : {}),
       onEvent: (e) => {
         o.runOptions?.onEvent?.(e);
         if (e.type === 'run-start') void o.fires.updateFire(f.job, f.slot, { status: 'running', runId: e.run.id });

@@ -1,8 +1,9 @@
 import type winston from 'winston';
+import { serverFaultPoint } from '../core/faults.js';
 import type { Executor } from '../runtime/executor.js';
 import { replayRun, runJob, type RunOptions } from '../runtime/run-job.js';
 import type { Clock } from '../schedule/clock.js';
-import type { ScheduledJob } from '../schedule/scheduled-job.js';
+import { jobForSlot, type ScheduledJob } from '../schedule/scheduled-job.js';
 import type { LoadedJob } from '../spec/load-job.js';
 import { slotKey, type FireRecord, type FireStatus, type ScheduleStore } from '../schedule/schedule-store.js';
 import type { StageName } from '../buffer/manifest.js';
@@ -100,6 +101,7 @@ export class Scheduler {
       if (fires.length > 0) due.push({ job, fires });
     }
     const claimed = await this.o.fires.claimFires(due.flatMap((d) => d.fires));
+    if (claimed.length > 0) serverFaultPoint('fire-claimed');
     const won = new Set(claimed.map((f) => `${f.job}\u0000${f.slot}`));
     for (const { job, fires } of due) {
       const mine = fires.filter((f) => won.has(`${f.job}\u0000${f.slot}`));
@@ -212,9 +214,10 @@ export class Scheduler {
     const abort = new AbortController();
     const entry: ActiveRun = { slot: fire.slot, runId: resume?.runId ?? null, abort, done: Promise.resolve(null) };
     let recorded: Promise<void> = Promise.resolve();
+    const { loaded, params } = jobForSlot(job, fire.slot);
     const options: RunOptions = {
       ...this.o.runOptions,
-      store: this.o.store, executor: this.o.executor, home: this.o.home,
+      store: this.o.store, executor: this.o.executor, home: this.o.home, params,
       trigger: fire.origin, slot: fire.slot, signal: abort.signal, drain: this.drain.signal,
       onEvent: (event) => {
         this.o.runOptions?.onEvent?.(event);
@@ -224,7 +227,7 @@ export class Scheduler {
         }
       },
     };
-    entry.done = (resume ? replayRun(resume.runId, resume.from, options) : runJob(job.loaded, options))
+    entry.done = (resume ? replayRun(resume.runId, resume.from, options) : runJob(loaded, options))
       .then(async (run) => {
         await recorded;
         const status: FireStatus = run.status === 'succeeded' ? 'succeeded' : run.status === 'interrupted' ? (abort.signal.aborted && !this.drain.signal.aborted ? 'skipped' : 'interrupted') : 'failed';

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { datamill } from '../support/cli.js';
+import { testDatabase } from '../support/database.js';
+import { SqliteScheduleStore } from '../../src/schedule/sqlite-schedule-store.js';
+import { SqliteStateStore } from '../../src/state/sqlite-store.js';
+import { FIRES_TABLE, serveWorkspace, slotJob } from './serve-fixture.js';
+
+test('backfill lists the slots a schedule would have fired, runs them one after another, and records them so they never fire again', async () => {
+  const db = await testDatabase();
+  await db.query(FIRES_TABLE);
+  const ws = serveWorkspace();
+  const file = ws.job('daily', slotJob('daily', { cron: '30 2 * * *', timezone: 'Europe/Madrid', concurrency: 'forbid' }));
+  const env = { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url };
+  const dry = await datamill(['backfill', file, '--from', '2026-03-28T00:00:00Z', '--to', '2026-03-30T23:59:59Z', '--dry-run'], { env, cwd: ws.dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  // 02:30 does not exist on 2026-03-29 in Madrid: that day's slot is 03:00 local.
+  assert.match(dry.stdout, /3 slots of daily \(30 2 \* \* \*, Europe\/Madrid\)/);
+  assert.match(dry.stdout, /2026-03-28T01:30:00.000Z {2}would run\n {2}2026-03-29T01:00:00.000Z {2}would run\n {2}2026-03-30T00:30:00.000Z {2}would run/);
+  assert.deepEqual(await db.query('SELECT * FROM fires'), [], 'a dry run runs nothing');
+  const real = await datamill(['backfill', 'daily', '--jobs', 'jobs', '--from', '2026-03-28T00:00:00Z', '--to', '2026-03-30T23:59:59Z'], { env, cwd: ws.dir });
+  assert.equal(real.code, 0, real.stderr);
+  assert.equal((real.stdout.match(/run \S+ succeeded/g) ?? []).length, 3);
+  const rows = await db.query<{ slot: string }>('SELECT slot FROM fires ORDER BY slot');
+  assert.deepEqual(rows.map((r) => r.slot), ['2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z']);
+  const state = new SqliteStateStore(join(ws.home, 'state.db'));
+  const runs = (await state.listRuns({ job: 'daily' })).reverse();
+  assert.deepEqual(runs.map((r) => [r.slot, r.trigger]), rows.map((r) => [r.slot, 'backfill']));
+  for (let i = 1; i < runs.length; i++) assert.ok(runs[i]!.createdAt >= runs[i - 1]!.finishedAt!, 'concurrency forbid: one run at a time, oldest first');
+  await state.close();
+  const fires = new SqliteScheduleStore(join(ws.home, 'state.db'));
+  assert.deepEqual((await fires.listFires({ job: 'daily' })).map((f) => [f.origin, f.status]), [['backfill', 'succeeded'], ['backfill', 'succeeded'], ['backfill', 'succeeded']]);
+  await fires.close();
+  const again = await datamill(['backfill', file, '--from', '2026-03-28T00:00:00Z', '--to', '2026-03-29T12:00:00Z'], { env, cwd: ws.dir });
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /2026-03-28T01:30:00.000Z {2}already fired: succeeded \(run \S+\)/);
+  assert.equal((await db.query('SELECT * FROM fires')).length, 3, 'slots already fired do not run again');
+  const unscheduled = await datamill(['backfill', ws.job('manual', slotJob('manual')), '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z'], { env, cwd: ws.dir });
+  assert.equal(unscheduled.code, 2);
+  assert.match(unscheduled.stderr, /job 'manual' has no schedule: nothing to backfill/);
+  await db.drop();
+});
+
+test('validate DIR reports dependency cycles and unknown parents naming the files', async () => {
+  const ws = serveWorkspace();
+  ws.job('a', slotJob('a', { after: ['c'] }));
+  ws.job('b', slotJob('b', { after: ['a'] }));
+  ws.job('c', slotJob('c', { after: ['b'] }));
+  ws.job('d', slotJob('d', { after: ['nowhere'] }));
+  ws.job('e', slotJob('e', { cron: '0 3 * * *' }));
+  writeFileSync(join(ws.jobs, 'f.yaml'), slotJob('f', { cron: '0 25 * * *' }));
+  const r = await datamill(['validate', 'jobs'], { cwd: ws.dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /jobs\/a\.yaml:\d+:\d+: after: dependency cycle a → c → b → a \(jobs\/a\.yaml, jobs\/c\.yaml, jobs\/b\.yaml\)/);
+  assert.match(r.stderr, /jobs\/d\.yaml:\d+:\d+: after: unknown parent job 'nowhere' \(known jobs: a, b, c, d, e\)/);
+  assert.match(r.stderr, /jobs\/f\.yaml:\d+:\d+: schedule\.cron: cron '0 25 \* \* \*': .*hour/);
+  assert.match(r.stdout, /jobs\/e\.yaml: ok/);
+});

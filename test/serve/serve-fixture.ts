@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI, workspace } from '../support/cli.js';
+
+/**
+ * A job that loads one row per run into PostgreSQL, tagged with its job and slot (adapt defaults, so the
+ * run has three stage processes only): duplicates would show.
+ */
+export function slotJob(name: string, o: { cron?: string; every?: string; after?: string[]; catchup?: string; concurrency?: string; timezone?: string; fail?: boolean; buffer?: string } = {}): string {
+  const schedule = o.cron || o.every
+    ? `schedule: { ${o.cron ? `cron: "${o.cron}"` : `every: "${o.every}"`}${o.timezone ? `, timezone: ${o.timezone}` : ''}${o.catchup ? `, catchup: ${o.catchup}` : ''}${o.concurrency ? `, concurrency: ${o.concurrency}` : ''} }\n`
+    : '';
+  return `job: ${name}
+params: { slot: manual }
+${schedule}${o.after ? `after: [${o.after.join(', ')}]\n` : ''}buffer: ${o.buffer ?? 'file://.datamill/buffer'}
+retries: { attempts: 2, backoff: 100ms }
+extract: { from: csv, path: ${o.fail ? 'missing-*.csv' : 'one.csv'} }
+adapt: { fields: { id: integer, slot: { type: string, default: "\${param:slot}" }, job: { type: string, default: ${name} } } }
+load: { to: postgres, connection: "\${env:WAREHOUSE_URL}", table: fires, mode: append }
+`;
+}
+
+export const FIRES_TABLE = 'CREATE TABLE fires (id integer, slot text, job text)';
+
+/** A project folder with a jobs folder and the data files the jobs read. */
+export function serveWorkspace(): ReturnType<typeof workspace> & { jobs: string; job(name: string, text: string): string } {
+  const ws = workspace();
+  const jobs = join(ws.dir, 'jobs');
+  mkdirSync(jobs);
+  writeFileSync(join(jobs, 'one.csv'), 'id\n1\n');
+  return { ...ws, jobs, job: (name, text) => (writeFileSync(join(jobs, `${name}.yaml`), text), join(jobs, `${name}.yaml`)) };
+}
+
+/** The test clock: `start` now, `speed` times faster; every process given the same value agrees on the time. */
+export function testClock(start: string, speed: number, at = Date.now()): string {
+  return `start=${start},at=${at},speed=${speed}`;
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  log: Array<Record<string, unknown>>;
+  stderr(): string;
+  exit: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `datamill serve` as a real process (JSON log lines on stderr, kept for assertions). */
+export function startServe(dir: string, args: string[], env: Record<string, string>): ServeProcess {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const log: Array<Record<string, unknown>> = [];
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    const lines = err.split('\n');
+    err = lines.pop()!;
+    for (const l of lines) {
+      try {
+        log.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        log.push({ message: l });
+      }
+    }
+  });
+  child.stdout!.resume();
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    child, log, exit,
+    stderr: () => log.map((l) => String(l.message)).join('\n'),
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exit;
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined/false); fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 180_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
