@@ -162,3 +162,25 @@ test('stage Jobs whose runner is gone are reaped with their pods; those of a liv
   liveHandle.cancel();
   assert.equal((await liveHandle.wait()).cancelled, true);
 });
+
+test('with the state store, the reaper deletes the Jobs of runs no longer running and keeps those of running runs', async () => {
+  const { SqliteStateStore } = await import('../../src/state/sqlite-store.js');
+  const store = new SqliteStateStore(':memory:');
+  const record = (id: string, status: 'running' | 'interrupted') => ({
+    id, job: 'site-stats', tenant: 'analytics', status, trigger: 'manual', jobFile: '/jobs/site-stats.yaml', buffer: 's3://b/p', params: {}, createdAt: new Date().toISOString(),
+    startedAt: new Date().toISOString(), finishedAt: null, error: null, figures: {}, runner: 'serve-0:7', slot: null,
+  });
+  const interrupted = scripted(`console.log('started'); setInterval(() => {}, 1000)`);
+  const running = scripted(`console.log('started'); setInterval(() => {}, 1000)`);
+  await store.createRun(record(interrupted.run, 'interrupted'));
+  await store.createRun(record(running.run, 'running'));
+  await executor(spec(), 'serve-0:7').start(interrupted);
+  const keep = await executor(spec(), 'serve-0:7').start(running);
+  while (!interrupted.lines.includes('started') || !running.lines.includes('started')) await sleep(20);
+  const reaped = await reapOrphanStageJobs({ kubeConfig: k8s.kubeConfig(), store });
+  assert.deepEqual(reaped, [`dm-${interrupted.run.toLowerCase()}-extract-1`]);
+  assert.equal(k8s.cluster.list(k8s.cluster.jobs, 'datamill', `datamill.run=${running.run}`).length, 1);
+  keep.cancel();
+  await keep.wait();
+  await store.close();
+});
