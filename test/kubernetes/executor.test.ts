@@ -184,3 +184,19 @@ test('with the state store, the reaper deletes the Jobs of runs no longer runnin
   await keep.wait();
   await store.close();
 });
+
+test('a log stream the API closes while the stage runs is resumed: every line arrives once, in order', async () => {
+  const { startKubeStandin } = await import('../support/kube-standin/standin-server.js');
+  const { STANDIN_IMAGES } = await import('../support/kube-standin/standin-fixture.js');
+  const cutting = await startKubeStandin({ images: STANDIN_IMAGES, graceScale: 0.01, cutLogFollowAfterMs: 150 });
+  try {
+    const task = scripted(`let i = 0; const t = setInterval(() => { for (let j = 0; j < 5; j++) console.log('n ' + ++i); if (i >= 300) clearInterval(t); }, 5)`);
+    const exit = await (await createKubernetesExecutor(spec(), { kubeConfig: cutting.kubeConfig(), timing: FAST }).start(task)).wait();
+    assert.equal(exit.code, 0);
+    assert.deepEqual(stageLines(task.lines), Array.from({ length: 300 }, (_, i) => `n ${i + 1}`));
+    const follows = cutting.requests.filter((r) => r.path.endsWith('/log')).length;
+    assert.ok(follows >= 3, `the log was reopened (${follows} requests)`);
+  } finally {
+    await cutting.close();
+  }
+});
