@@ -162,3 +162,41 @@ test('stage Jobs whose runner is gone are reaped with their pods; those of a liv
   liveHandle.cancel();
   assert.equal((await liveHandle.wait()).cancelled, true);
 });
+
+test('with the state store, the reaper deletes the Jobs of runs no longer running and keeps those of running runs', async () => {
+  const { SqliteStateStore } = await import('../../src/state/sqlite-store.js');
+  const store = new SqliteStateStore(':memory:');
+  const record = (id: string, status: 'running' | 'interrupted') => ({
+    id, job: 'site-stats', tenant: 'analytics', status, trigger: 'manual', jobFile: '/jobs/site-stats.yaml', buffer: 's3://b/p', params: {}, createdAt: new Date().toISOString(),
+    startedAt: new Date().toISOString(), finishedAt: null, error: null, figures: {}, runner: 'serve-0:7', slot: null,
+  });
+  const interrupted = scripted(`console.log('started'); setInterval(() => {}, 1000)`);
+  const running = scripted(`console.log('started'); setInterval(() => {}, 1000)`);
+  await store.createRun(record(interrupted.run, 'interrupted'));
+  await store.createRun(record(running.run, 'running'));
+  await executor(spec(), 'serve-0:7').start(interrupted);
+  const keep = await executor(spec(), 'serve-0:7').start(running);
+  while (!interrupted.lines.includes('started') || !running.lines.includes('started')) await sleep(20);
+  const reaped = await reapOrphanStageJobs({ kubeConfig: k8s.kubeConfig(), store });
+  assert.deepEqual(reaped, [`dm-${interrupted.run.toLowerCase()}-extract-1`]);
+  assert.equal(k8s.cluster.list(k8s.cluster.jobs, 'datamill', `datamill.run=${running.run}`).length, 1);
+  keep.cancel();
+  await keep.wait();
+  await store.close();
+});
+
+test('a log stream the API closes while the stage runs is resumed: every line arrives once, in order', async () => {
+  const { startKubeStandin } = await import('../support/kube-standin/standin-server.js');
+  const { STANDIN_IMAGES } = await import('../support/kube-standin/standin-fixture.js');
+  const cutting = await startKubeStandin({ images: STANDIN_IMAGES, graceScale: 0.01, cutLogFollowAfterMs: 150 });
+  try {
+    const task = scripted(`let i = 0; const t = setInterval(() => { for (let j = 0; j < 5; j++) console.log('n ' + ++i); if (i >= 300) clearInterval(t); }, 5)`);
+    const exit = await (await createKubernetesExecutor(spec(), { kubeConfig: cutting.kubeConfig(), timing: FAST }).start(task)).wait();
+    assert.equal(exit.code, 0);
+    assert.deepEqual(stageLines(task.lines), Array.from({ length: 300 }, (_, i) => `n ${i + 1}`));
+    const follows = cutting.requests.filter((r) => r.path.endsWith('/log')).length;
+    assert.ok(follows >= 3, `the log was reopened (${follows} requests)`);
+  } finally {
+    await cutting.close();
+  }
+});

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { StateStore } from '../../state/store.js';
 import { apiStatus, defaultNamespace, kubeClients, kubernetesError } from './kube-client.js';
-import { LABEL, MANAGED_BY } from './stage-job-manifest.js';
+import { LABEL, labelValue, MANAGED_BY } from './stage-job-manifest.js';
 
 export interface StageJobLabels {
   name: string;
@@ -30,7 +30,7 @@ export async function reapOrphanStageJobs(options: ReapOptions): Promise<string[
   const { store } = options;
   const isLive = options.isLive ?? (store ? async (j: StageJobLabels) => {
     const run = await store.findRun(j.run);
-    return run?.status === 'running' && (run.runner ?? '').replace(/[^A-Za-z0-9._-]/g, '_') === j.runner;
+    return run?.status === 'running' && labelValue(run.runner ?? '') === j.runner;
   } : null);
   if (!isLive) throw new TypeError('reapOrphanStageJobs needs a store or an isLive predicate');
   const clients = kubeClients(options.kubeConfig);

@@ -51,6 +51,8 @@ export interface ClusterOptions {
   workdir?: string;
   /** Scales terminationGracePeriodSeconds (tests need not wait 30 s for a SIGKILL). */
   graceScale?: number;
+  /** Ends every follow log stream after this long, as API server and kubelet timeouts do. */
+  cutLogFollowAfterMs?: number;
 }
 
 let version = 1;

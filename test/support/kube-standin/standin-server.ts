@@ -123,6 +123,7 @@ export async function startKubeStandin(options: ClusterOptions): Promise<KubeSta
     if (q.get('follow') !== 'true' || proc.exit) return res.end();
     open.add(res);
     const unsubscribe = proc.subscribe((l) => (l ? res.write(format(l)) : res.end()));
+    if (options.cutLogFollowAfterMs) setTimeout(() => res.end(), options.cutLogFollowAfterMs).unref();
     res.once('close', () => {
       unsubscribe();
       open.delete(res);
