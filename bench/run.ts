@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { writeTrafficCsv } from './traffic-data.js';
+import { startBenchS3, type BenchS3 } from './s3-buffer.js';
 
 const rowsArg = process.argv.indexOf('--rows');
 const ROWS = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
@@ -20,20 +21,25 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const RESULTS = resolve('bench/results');
 const repeatArg = process.argv.indexOf('--repeat');
 const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 3;
+const bufferArg = process.argv.indexOf('--buffer');
+/** `--buffer s3`: each round also runs the job with its buffer on s3rver. */
+const S3_BUFFER = bufferArg > 0 && process.argv[bufferArg + 1] === 's3';
 
 interface Round {
   psql_copy_seconds: number;
   job_seconds: number;
   ratio: number;
   stages: Array<{ stage: string; seconds: number; peak_rss_mb: number; cpu_seconds: number }>;
+  /** With --buffer s3: the same job with its buffer on s3rver. */
+  s3?: { job_seconds: number; ratio: number; stages: Round['stages'] };
 }
 
 const TABLE_DDL = `(event_id bigint, ts timestamptz, site_id integer, user_id uuid, country char(2), url text,
   views integer, clicks integer, revenue numeric(12,2), user_agent text)`;
 
-function jobYaml(csv: string, url: string): string {
+function jobYaml(csv: string, url: string, buffer = 'buffer: file://buffer', table = 'traffic_job'): string {
   return `job: bench-traffic
-buffer: file://buffer
+${buffer}
 retries: { attempts: 1 }
 extract: { from: csv, path: "${csv}" }
 adapt:
@@ -52,11 +58,35 @@ transform:
   - filter: "views > 0"
   - derive: { ctr: "clicks / views" }
   - drop: [user_agent]
-load: { to: postgres, connection: "${url}", table: public.traffic_job, mode: append }
+load: { to: postgres, connection: "${url}", table: public.${table}, mode: append }
 `;
 }
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+/** Runs one job file through the CLI and returns its wall time, each stage's figures and the rows loaded. */
+async function timeJob(jobFile: string, work: string, env: NodeJS.ProcessEnv, client: pg.Client, table: string): Promise<{ seconds: number; stages: Round['stages'] }> {
+  const t = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, [CLI, 'run', jobFile, '--json'], { cwd: work, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const jobSeconds = seconds(t);
+  if (run.status !== 0) throw new Error(`job failed: ${run.stderr}\n${run.stdout}`);
+  const record = JSON.parse(run.stdout) as { id: string };
+  const show = JSON.parse(execFileSync(process.execPath, [CLI, 'show', record.id, '--json'], { cwd: work, env, encoding: 'utf8' })) as { attempts: Array<{ stage: string; durationMs: number; peakRssBytes: number; cpuSeconds: number; rowsOut: number }> };
+  const loaded = Number((await client.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+  if (loaded !== ROWS) throw new Error(`expected ${ROWS} rows, the job loaded ${loaded} into ${table}`);
+  const stages = show.attempts.map((a) => ({ stage: a.stage, seconds: +(a.durationMs / 1000).toFixed(2), peak_rss_mb: +(a.peakRssBytes / 2 ** 20).toFixed(1), cpu_seconds: +a.cpuSeconds.toFixed(2) }));
+  return { seconds: jobSeconds, stages };
+}
+
+/** The S3-buffer figures of the median round (by its own ratio), beside the file buffer's. */
+function s3Summary(rounds: Round[]): string[] {
+  const on = rounds.filter((r) => r.s3).sort((a, b) => a.s3!.ratio - b.s3!.ratio);
+  const median = on[Math.floor(on.length / 2)]!;
+  return [
+    `buffer on s3rver (median round by its ratio): copy ${median.psql_copy_seconds}s, job ${median.s3!.job_seconds}s, ratio ${median.s3!.ratio} (min ${on[0]!.s3!.ratio}, max ${on[on.length - 1]!.s3!.ratio}); file buffer in the same round: ratio ${median.ratio}`,
+    ...median.s3!.stages.map((s) => `  ${s.stage.padEnd(9)} ${String(s.seconds).padStart(6)}s  peak RSS ${String(s.peak_rss_mb).padStart(6)} MiB  cpu ${s.cpu_seconds}s`),
+  ];
+}
 
 async function main(): Promise<void> {
   const dataDir = join(tmpdir(), 'datamill-bench');
@@ -69,6 +99,7 @@ async function main(): Promise<void> {
   const bytes = Number(execFileSync('stat', ['-L', '-c', '%s', csv], { encoding: 'utf8' }).trim());
   const server = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'datamill-bench-run-'));
+  const s3: BenchS3 | null = S3_BUFFER ? await startBenchS3() : null;
   try {
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
@@ -89,21 +120,26 @@ async function main(): Promise<void> {
       if (copy.status !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
       const copySeconds = seconds(t);
       await client.query('CHECKPOINT');
-      t = process.hrtime.bigint();
-      const run = spawnSync(process.execPath, [CLI, 'run', jobFile, '--json'], { cwd: work, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-      const jobSeconds = seconds(t);
-      if (run.status !== 0) throw new Error(`job failed: ${run.stderr}\n${run.stdout}`);
-      const record = JSON.parse(run.stdout) as { id: string };
-      const show = JSON.parse(execFileSync(process.execPath, [CLI, 'show', record.id, '--json'], { cwd: work, env, encoding: 'utf8' })) as { attempts: Array<{ stage: string; durationMs: number; peakRssBytes: number; cpuSeconds: number; rowsOut: number }> };
-      const loaded = Number((await client.query('SELECT count(*) AS n FROM traffic_job')).rows[0].n);
+      const job = await timeJob(jobFile, work, env, client, 'traffic_job');
       const copied = Number((await client.query('SELECT count(*) AS n FROM traffic_copy')).rows[0].n);
-      if (loaded !== ROWS || copied !== ROWS) throw new Error(`expected ${ROWS} rows, job loaded ${loaded}, copy ${copied}`);
+      if (copied !== ROWS) throw new Error(`expected ${ROWS} rows, copy loaded ${copied}`);
+      const jobSeconds = job.seconds;
       rounds.push({
         psql_copy_seconds: +copySeconds.toFixed(2),
         job_seconds: +jobSeconds.toFixed(2),
         ratio: +(jobSeconds / copySeconds).toFixed(2),
-        stages: show.attempts.map((a) => ({ stage: a.stage, seconds: +(a.durationMs / 1000).toFixed(2), peak_rss_mb: +(a.peakRssBytes / 2 ** 20).toFixed(1), cpu_seconds: +a.cpuSeconds.toFixed(2) })),
+        stages: job.stages,
       });
+      if (s3) {
+        await client.query('DROP TABLE IF EXISTS traffic_s3; DROP SCHEMA IF EXISTS datamill CASCADE; CHECKPOINT');
+        execFileSync('sync');
+        const s3File = join(work, 'bench-s3.yaml');
+        writeFileSync(s3File, jobYaml(csv, server.url, s3.bufferYaml(`round-${round}`), 'traffic_s3'));
+        const onS3 = await timeJob(s3File, work, { ...env, ...s3.env }, client, 'traffic_s3');
+        rounds[rounds.length - 1]!.s3 = { job_seconds: +onS3.seconds.toFixed(2), ratio: +(onS3.seconds / copySeconds).toFixed(2), stages: onS3.stages };
+        await s3.clear(`round-${round}`);
+        process.stderr.write(`round ${round}: job with the buffer on s3rver ${onS3.seconds.toFixed(2)}s, ratio ${(onS3.seconds / copySeconds).toFixed(2)}\n`);
+      }
       process.stderr.write(`round ${round}: copy ${copySeconds.toFixed(2)}s, job ${jobSeconds.toFixed(2)}s, ratio ${(jobSeconds / copySeconds).toFixed(2)}\n`);
     }
     await client.end();
@@ -129,12 +165,14 @@ async function main(): Promise<void> {
       `ratio: ${median.ratio} (min ${result.ratio_min}, max ${result.ratio_max})`,
       ...median.stages.map((s) => `  ${s.stage.padEnd(9)} ${String(s.seconds).padStart(6)}s  peak RSS ${String(s.peak_rss_mb).padStart(6)} MiB  cpu ${s.cpu_seconds}s`),
       `highest stage peak RSS in any round: ${result.max_stage_peak_rss_mb} MiB`,
+      ...(s3 ? s3Summary(rounds) : []),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `e2e-${ROWS}.json`), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(RESULTS, `e2e-${s3 ? 's3-' : ''}${ROWS}.json`), JSON.stringify(result, null, 2) + '\n');
   } finally {
     server.stop();
+    s3?.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -26,6 +26,8 @@ class S3PartWriter implements PartWriter {
 
   constructor(readonly name: string, api: Promise<{ s3: S3Api; client: S3Client }>, bucket: string, key: string, extra: Pick<PartInfo, 'origin' | 'compression'>) {
     this.tally = new PartTally(name, extra);
+    // The upload reports the body's failures; an unheard 'error' event would end the process.
+    this.body.on('error', () => undefined);
     this.done = api.then(({ s3, client }) => s3.uploadStream(client, { bucket, key }, this.body));
     this.done.catch((err: unknown) => (this.failed = err));
   }

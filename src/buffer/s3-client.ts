@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BufferError, isTransient, type DatamillError } from '../core/errors.js';
+import { BufferError, DatamillError, isTransient } from '../core/errors.js';
 import type { S3Connection, S3Location } from './s3-url.js';
 
 /*
@@ -40,7 +40,7 @@ const RETRY = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'Reque
  * (the SDK has already retried them `maxAttempts` times when this is reached).
  */
 export function s3Failure(err: unknown, what: string, kind: ErrorKind = BufferError): DatamillError {
-  if (err instanceof Error && 'retryable' in err && 'details' in err) return err as DatamillError;
+  if (err instanceof DatamillError) return err;
   const e = (err ?? {}) as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
   const code = e.Code ?? e.name ?? e.code ?? 'Error';
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;

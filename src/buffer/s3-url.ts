@@ -42,7 +42,7 @@ const SECRET_KEYS = new Set(['secret_access_key', 'session_token']);
 export function parseS3Location(url: string): S3Location {
   const m = LOCATION.exec(url);
   if (!m || !BUCKET.test(m[1]!)) {
-    throw new SpecError(`${url}: not an S3 location`, { details: { value: url, expected: 's3://BUCKET/PREFIX with a bucket name of 3-63 lowercase letters, digits, "." and "-"' } });
+    throw new SpecError(`${url}: not an S3 location (expected s3://BUCKET/PREFIX; bucket names are 3-63 lowercase letters, digits, "." and "-")`, { details: { value: url, expected: 's3://BUCKET/PREFIX with a bucket name of 3-63 lowercase letters, digits, "." and "-"' } });
   }
   return { bucket: m[1]!, key: m[2] ?? '' };
 }
@@ -52,7 +52,7 @@ const refOnly = (what: string) =>
 
 /** The connection keys every S3 section takes (buffer, the s3 source, later Redshift staging). */
 export const s3SettingsShape = {
-  endpoint: z.string().url().optional().describe('S3-compatible endpoint URL (MinIO, s3rver, Ceph…); default: AWS, or $AWS_ENDPOINT_URL_S3'),
+  endpoint: z.string().url('expected a URL like https://minio.internal:9000').optional().describe('S3-compatible endpoint URL (MinIO, s3rver, Ceph…); default: AWS, or $AWS_ENDPOINT_URL_S3'),
   region: z.string().min(1).optional().describe('AWS region; default: the standard chain ($AWS_REGION, ~/.aws/config), else us-east-1 (other regions are followed by redirect)'),
   path_style: z.boolean().optional().describe('Bucket in the path (http://host/bucket/key), as S3-compatible stores want; default: true when endpoint is set'),
   access_key_id: z.string().min(1).optional().describe('Access key id, e.g. "${env:MY_KEY_ID}"; default: the standard AWS credential chain'),
