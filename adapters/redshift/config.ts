@@ -17,6 +17,7 @@ const dataApiConfig = z
     endpoint: z.string().min(1).optional().describe('Custom Data API endpoint URL (a VPC endpoint, or a test stand-in)'),
     access_key_id: z.string().min(1).optional().describe('AWS access key id, normally a ${env:…} reference (default: the standard AWS credential chain)'),
     secret_access_key: z.string().min(1).optional().describe('AWS secret access key, normally a ${env:…} reference'),
+    session_token: z.string().min(1).optional().describe('AWS session token of temporary credentials, normally a ${env:…} reference'),
     poll: durationSchema.default('250ms').describe('First wait between DescribeStatement polls; doubles up to 5s'),
   })
   .superRefine((c, ctx) => {
@@ -40,6 +41,7 @@ const s3Config = z
     path_style: z.boolean().default(false).describe('Path-style addressing (http://host/bucket/key), for S3-compatible stores'),
     access_key_id: z.string().min(1).optional().describe('AWS access key id, normally a ${env:…} reference (default: the standard AWS credential chain)'),
     secret_access_key: z.string().min(1).optional().describe('AWS secret access key, normally a ${env:…} reference'),
+    session_token: z.string().min(1).optional().describe('AWS session token of temporary credentials, normally a ${env:…} reference'),
   })
   .refine((c) => (c.access_key_id === undefined) === (c.secret_access_key === undefined), { message: 'give both access_key_id and secret_access_key, or neither', path: ['access_key_id'] })
   .describe('How the loader reaches the staging bucket (the cluster reads it with iam_role)');

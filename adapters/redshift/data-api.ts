@@ -28,7 +28,7 @@ export function dataApiClient(config: DataApiConfig, ctx: Pick<StageContext, 'se
   options.region = region ?? 'us-east-1';
   if (config.endpoint) options.endpoint = ctx.secret(config.endpoint);
   if (config.access_key_id && config.secret_access_key) {
-    options.credentials = { accessKeyId: ctx.secret(config.access_key_id), secretAccessKey: ctx.secret(config.secret_access_key) };
+    options.credentials = { accessKeyId: ctx.secret(config.access_key_id), secretAccessKey: ctx.secret(config.secret_access_key), ...(config.session_token ? { sessionToken: ctx.secret(config.session_token) } : {}) };
   }
   return new RedshiftDataClient(options);
 }

@@ -9,9 +9,7 @@ import { parseDuration } from '../../src/spec/units.js';
 import { checkKeyColumns, splitTable } from '../postgres/config.js';
 import type { RedshiftSinkConfig } from './config.js';
 import { copyManifest, fileCount, stageCsvParts } from './csv-parts.js';
-import { dataApiSession } from './data-api.js';
 import { copyFailure, copyRejects, readCopyErrors } from './load-errors.js';
-import { pgWireSession } from './pg-wire.js';
 import { StatementFailure, type CopyRunner, type RedshiftSession } from './session.js';
 import * as sql from './sql.js';
 import { createStagingStore, type StagingStore } from './staging.js';
@@ -44,10 +42,15 @@ export function createRedshiftSink(config: RedshiftSinkConfig, options: Redshift
   };
 }
 
-function openSession(config: RedshiftSinkConfig, options: RedshiftSinkOptions, ctx: StageContext): Promise<RedshiftSession> {
+/** Each mode's driver is imported only when used: the AWS SDK and pg both take a while to load. */
+async function openSession(config: RedshiftSinkConfig, options: RedshiftSinkOptions, ctx: StageContext): Promise<RedshiftSession> {
   if (options.session) return options.session(ctx);
   const beforeCommit = () => faultPoint(ctx, 'before-commit');
-  if (config.data_api) return Promise.resolve(dataApiSession(config.data_api, ctx, parseDuration(config.statement_timeout) ?? 1_800_000, { beforeCommit }));
+  if (config.data_api) {
+    const { dataApiSession } = await import('./data-api.js');
+    return dataApiSession(config.data_api, ctx, parseDuration(config.statement_timeout) ?? 1_800_000, { beforeCommit });
+  }
+  const { pgWireSession } = await import('./pg-wire.js');
   return pgWireSession(config.url!, ctx, { copy: options.copy, beforeCommit });
 }
 

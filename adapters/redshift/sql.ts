@@ -128,6 +128,8 @@ export interface CopyPlan {
   table: string;
   columns: string[];
   manifestUrl: string;
+  /** MAXERROR: bad rows COPY skips (and logs in STL_LOAD_ERRORS) before it fails. */
+  maxErrors: number;
 }
 
 export interface BatchPlan {
@@ -164,7 +166,7 @@ export function loadBatch(p: BatchPlan): Statement[] {
   if (upsert) out.push({ sql: `ALTER TABLE ${staging} ADD COLUMN ${q(ORDINAL)} BIGINT` });
   if (p.copy) {
     const copyColumns = upsert ? [...p.columns, ORDINAL] : [...p.columns];
-    out.push({ sql: copySql(staging, copyColumns, p.copy), copy: { table: staging, columns: copyColumns, manifestUrl: p.copy.manifestUrl } });
+    out.push({ sql: copySql(staging, copyColumns, p.copy), copy: { table: staging, columns: copyColumns, manifestUrl: p.copy.manifestUrl, maxErrors: p.copy.maxErrors } });
   }
   out.push({ sql: `DELETE FROM ${staging} WHERE EXISTS (${loaded})` });
   let source = staging;

@@ -44,7 +44,7 @@ export function stagingClient(config: Pick<RedshiftSinkConfig, 's3'>, ctx: Pick<
   options.region = region ?? 'us-east-1';
   if (s3?.endpoint) options.endpoint = ctx.secret(s3.endpoint);
   if (s3?.access_key_id && s3.secret_access_key) {
-    options.credentials = { accessKeyId: ctx.secret(s3.access_key_id), secretAccessKey: ctx.secret(s3.secret_access_key) };
+    options.credentials = { accessKeyId: ctx.secret(s3.access_key_id), secretAccessKey: ctx.secret(s3.secret_access_key), ...(s3.session_token ? { sessionToken: ctx.secret(s3.session_token) } : {}) };
   }
   return new S3Client(options);
 }

@@ -51,6 +51,8 @@ export function checkPipeline(spec: JobSpec): Array<{ path: PropertyKey[]; messa
 const SECRET_FIELDS = new Set(['load.connection', 'extract.connection', 'notify.slack.webhook', 'extract.headers', 'load.password', 'buffer', 'extract.access_key_id', 'extract.secret_access_key', 'extract.session_token', 'extract.endpoint', 'extract.url', 'extract.params', 'extract.body']);
 // The elasticsearch sink resolves references in its node URLs, credentials and CA certificate.
 for (const f of ['load.node', 'load.auth', 'load.tls.ca']) SECRET_FIELDS.add(f);
+// The redshift sink resolves references in its wire URL, its Data API settings and its S3 staging settings.
+for (const field of ['load.url', 'load.data_api', 'load.s3']) SECRET_FIELDS.add(field);
 
 function misplacedSecrets(spec: JobSpec): Array<{ path: PropertyKey[]; message: string }> {
   const out: Array<{ path: PropertyKey[]; message: string }> = [];

@@ -15,6 +15,7 @@ import { runAdapt } from './adapt.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_RETRYABLE } from './exit-codes.js';
 import { nextStdinLine } from './stdin-lines.js';
 import { inputStageOf } from './plan.js';
+import { rejectsOfFailedLoad } from './load-rejects.js';
 import { typedInput } from './typed-input.js';
 import { extractRange } from '../runtime/incremental-cursor.js';
 import { RejectWriter } from './typed-writer.js';
@@ -90,10 +91,12 @@ async function execute(spec: JobSpec, buffer: StageBuffer, ctx: StageContext): P
         result = await createSink(spec.load as never).load(ctx, typedInput(buffer, inputRef!, input), sinkRejects);
       } catch (err) {
         // Like adapt: a failed load still commits what the target refused, so the reasons can be read.
-        if (rejects.rows > 0) await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], rejects: await rejects.close(), figures: { rows_in: input.rows, rows_rejected: rejects.rows, failed: redact(asDatamillError(err).message) } });
+        for (const r of rejectsOfFailedLoad(err)) rejects.add(r);
+        if (rejects.rows > 0) await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], rejects: await rejects.close(), figures: { rows_in: input.rows, rows_out: 0, rows_rejected: rejects.rows, failed: redact(asDatamillError(err).message) } });
         else await out.abort();
         throw err;
       }
+      for (const r of result.rejects ?? []) rejects.add(r);
       const figures: Figures = { rows_in: input.rows, rows_out: result.rowsLoaded, target: result.target, ...(rejects.rows > 0 ? { rows_rejected: rejects.rows } : {}), ...(result.alreadyLoaded ? { already_loaded: 'true' } : {}), ...(result.figures ?? {}) };
       await out.commit({ tenant: ctx.tenant, job: ctx.job, run: ctx.run, stage: 'load', attempt: ctx.attempt, format: 'tsv', parts: [], rejects: await rejects.close(), figures });
       return figures;

@@ -150,3 +150,19 @@ test('the staged files are CSV.gz parts in a multiple of the slice count, listed
   assert.deepEqual(lines, rows.map((r) => r.join(',')));
   assert.deepEqual(lines.length, 10);
 });
+
+for (const mode of MODES) {
+  test(`[${mode}] with max_errors, COPY skips the bad rows, the load commits the rest and reports the skipped ones as rejects`, async (t) => {
+    const h = await harness(mode, t);
+    await h.db.query(`CREATE TABLE public.counts (site varchar(100), n integer)`);
+    const schema: Schema = [{ name: 'site', type: 'string' }, { name: 'n', type: 'string' }];
+    const rows: Row[] = [['a', '1'], ['b', 'two'], ['c', '3'], ['d', 'four'], ['e', '5']];
+    const { result } = await h.load(schema, rows, { table: 'counts', slices: 1, max_errors: 2 });
+    assert.equal(result.rowsLoaded, 3);
+    assert.equal(result.figures?.rows_rejected, 2);
+    assert.deepEqual(result.rejects?.map((r) => [r.line, r.field, r.value, r.record]), [[2, 'n', 'two', '"b","two"'], [4, 'n', 'four', '"d","four"']]);
+    assert.deepEqual(await h.db.query(`SELECT site, n FROM public.counts ORDER BY site`), [{ site: 'a', n: 1 }, { site: 'c', n: 3 }, { site: 'e', n: 5 }]);
+    await assert.rejects(h.load(schema, rows, { table: 'counts', slices: 1, max_errors: 1 }, { run: 'run-2' }), /2 bad rows in STL_LOAD_ERRORS/);
+    assert.equal(await count(h, 'public.counts'), 3);
+  });
+}

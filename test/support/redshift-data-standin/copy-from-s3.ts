@@ -39,6 +39,7 @@ export interface CopyRequest {
   table: string;
   columns: string[];
   manifestUrl: string;
+  maxErrors: number;
 }
 
 export const STL_LOAD_ERRORS_DDL = `CREATE TABLE IF NOT EXISTS public.stl_load_errors (
@@ -51,26 +52,37 @@ export const STL_LOAD_ERRORS_DDL = `CREATE TABLE IF NOT EXISTS public.stl_load_e
 export async function copyFromS3(client: pg.Client, request: CopyRequest, s3: S3Client, databaseUrl: string): Promise<void> {
   const manifest = JSON.parse((await readObject(s3, request.manifestUrl)).toString('utf8')) as { entries: Array<{ url: string; mandatory?: boolean }> };
   const cols = request.columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
+  let errors = 0;
   for (const entry of manifest.entries) {
-    const text = gunzipSync(await readObject(s3, entry.url));
-    await client.query('SAVEPOINT datamill_copy_file');
-    try {
-      await pipeline(Readable.from([text]), client.query(copyFrom(`COPY ${request.table} (${cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')`)));
-      await client.query('RELEASE SAVEPOINT datamill_copy_file');
-    } catch (err) {
-      await client.query('ROLLBACK TO SAVEPOINT datamill_copy_file').catch(() => {});
-      await recordLoadError(databaseUrl, entry.url, text.toString('utf8'), request.columns, err as pg.DatabaseError);
-      const table = request.table.replace(/^"|"$/g, '');
-      throw Object.assign(new Error(`Load into table '${table}' failed.  Check 'stl_load_errors' system table for details.`), { code: 'XX000' });
+    // MAXERROR: a bad line is logged, taken out, and the file copied again (lines stay numbered as in the file).
+    const lines = gunzipSync(await readObject(s3, entry.url)).toString('utf8').split('\n');
+    const skipped = new Set<number>();
+    for (;;) {
+      await client.query('SAVEPOINT datamill_copy_file');
+      const original = lines.map((_, i) => i + 1).filter((n) => !skipped.has(n));
+      const kept = original.map((n) => lines[n - 1]!);
+      try {
+        await pipeline(Readable.from([kept.join('\n')]), client.query(copyFrom(`COPY ${request.table} (${cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')`)));
+        await client.query('RELEASE SAVEPOINT datamill_copy_file');
+        break;
+      } catch (err) {
+        await client.query('ROLLBACK TO SAVEPOINT datamill_copy_file').catch(() => {});
+        const keptLine = Number(/, line (\d+)/.exec((err as pg.DatabaseError).where ?? '')?.[1] ?? 0);
+        const line = original[keptLine - 1] ?? 0;
+        await recordLoadError(databaseUrl, entry.url, lines[line - 1] ?? '', line, request.columns, err as pg.DatabaseError);
+        errors++;
+        if (errors > request.maxErrors || line === 0) {
+          const table = request.table.replace(/^"|"$/g, '');
+          throw Object.assign(new Error(`Load into table '${table}' failed.  Check 'stl_load_errors' system table for details.`), { code: 'XX000' });
+        }
+        skipped.add(line);
+      }
     }
   }
 }
 
-async function recordLoadError(databaseUrl: string, file: string, text: string, columns: string[], err: pg.DatabaseError): Promise<void> {
-  const m = /, line (\d+)(?:, column ([^:]+))?/.exec(err.where ?? '');
-  const line = Number(m?.[1] ?? 0);
-  const column = m?.[2] ?? '';
-  const rawLine = text.split('\n')[line - 1] ?? '';
+async function recordLoadError(databaseUrl: string, file: string, rawLine: string, line: number, columns: string[], err: pg.DatabaseError): Promise<void> {
+  const column = /, line \d+, column ([^:]+)/.exec(err.where ?? '')?.[1] ?? '';
   const splitter = new CsvSplitter({ delimiter: ',', quote: '"', escape: '"' });
   splitter.push(rawLine + '\n');
   const fields = splitter.records[0] ?? [];

@@ -32,5 +32,6 @@ export function parseCopy(sql: string): CopyRequest | null {
   for (const needed of [/\bMANIFEST\b/i, /\bFORMAT AS CSV\b/i, /\bGZIP\b/i, /\bIAM_ROLE\b/i]) {
     if (!from || !needed.test(rest)) throw new Error(`the stand-in only performs COPY … FROM 's3://…' IAM_ROLE … MANIFEST FORMAT AS CSV GZIP; got: ${sql}`);
   }
-  return { table: head[1]!, columns, manifestUrl: from![1]! };
+  const maxErrors = Number(/\bMAXERROR\s+(\d+)/i.exec(rest)?.[1] ?? 0);
+  return { table: head[1]!, columns, manifestUrl: from![1]!, maxErrors };
 }
