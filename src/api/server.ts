@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { LOG_LEVELS, type LogLevel } from '../core/stage-context.js';
 import { SpecError } from '../core/errors.js';
 import { followRunLog } from '../log/follow-run-log.js';
+import type { ExecRequest } from '../exec/exec-container.js';
 import type { ServeControl } from '../serve/control.js';
 import { redact } from '../spec/secrets.js';
 import type { RunRecord, RunStatus, StateStore } from '../state/store.js';
@@ -138,6 +139,26 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     },
   ],
   ['GET', /^\/api\/runs\/([^/]+)\/logs$/, streamLogs],
+  [
+    'GET',
+    /^\/api\/pool$/,
+    async (r, o) => {
+      const view = o.control.pool();
+      // A tenant sees the capacity and its own tasks; other tenants' jobs and runs are not its business.
+      const mine = <T extends { tenant: string }>(list: T[]) => list.filter((t) => visible(r.scope, t.tenant));
+      sendJson(r.res, 200, { pool: r.scope.admin ? view : { ...view, running: mine(view.running), waiting: mine(view.waiting) } });
+    },
+  ],
+  [
+    'POST',
+    /^\/api\/exec$/,
+    async (r, o) => {
+      const body = await readJsonBody(r.req);
+      if (!r.scope.admin && body.tenant !== undefined && body.tenant !== r.scope.tenant) throw new ApiError(403, 'Forbidden', `this token belongs to tenant ${r.scope.tenant}: it cannot run containers for tenant ${String(body.tenant)}`);
+      const run = await o.control.exec({ ...(body as ExecRequest), ...(r.scope.admin ? {} : { tenant: r.scope.tenant! }) });
+      sendJson(r.res, 201, { run });
+    },
+  ],
 ];
 
 /** NDJSON, one log entry a line; with follow=1 the response stays open until the run ends. */

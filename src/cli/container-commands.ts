@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import { NotSupportedError, SpecError } from '../core/errors.js';
-import { execContainer } from '../exec/exec-container.js';
+import { SpecError } from '../core/errors.js';
+import type { ApiClient } from '../api/client.js';
+import { execContainer, type ExecRequest } from '../exec/exec-container.js';
+import type { RunRecord } from '../state/store.js';
 import { poolCapacity, poolSettingsFromEnv } from '../pool/pool-capacity.js';
-import { poolJson } from '../pool/pool-snapshot.js';
+import { poolJson, type PoolView } from '../pool/pool-snapshot.js';
 import { ResourcePool } from '../pool/resource-pool.js';
 import { formatBytes, formatDuration } from '../spec/units.js';
 import type { StateStore } from '../state/store.js';
 import { table } from './read-commands.js';
+import { addRemoteOptions, remoteClient, type RemoteOptions } from './run-reader.js';
 
 export interface PoolFlags {
   poolCpus?: string;
@@ -28,8 +31,7 @@ export function standalonePool(flags: PoolFlags, env: NodeJS.ProcessEnv = proces
   return new ResourcePool(poolCapacity({ cpus: flags.poolCpus ?? fromEnv.cpus, memory: flags.poolMemory ?? fromEnv.memory, quotas: flags.poolQuotas ?? fromEnv.quotas }));
 }
 
-function poolTable(pool: ResourcePool, now = Date.now()): string {
-  const view = poolJson(pool);
+function poolTable(view: PoolView, now = Date.now()): string {
   const c = view.capacity;
   const head = `pool: ${view.inUse.cpus}/${c.cpus} cpus, ${formatBytes(view.inUse.memoryBytes)}/${formatBytes(c.memoryBytes)} in use; ${view.running.length} running, ${view.waiting.length} waiting`;
   const quotas = Object.entries(c.quotas).map(([t, q]) => `${t} ${q.cpus} cpus/${formatBytes(q.memoryBytes)}`);
@@ -48,11 +50,26 @@ function keyValues(list: string[], flag: string): Record<string, string> {
   return out;
 }
 
+/** `exec --server`: the container runs on the server's pool; its output arrives through the run's log. */
+async function execOnServer(client: ApiClient, request: ExecRequest, json: boolean): Promise<number> {
+  const { run } = await client.post<{ run: RunRecord }>('/api/exec', request);
+  const path = `/api/runs/${encodeURIComponent(run.id)}`;
+  for await (const entry of client.lines(`${path}/logs`, { follow: 1, stage: 'exec' })) {
+    if (!json && entry.stream) (entry.stream === 'stdout' ? process.stdout : process.stderr).write(String(entry.message) + '\n');
+  }
+  const ended = (await client.get<{ run: RunRecord }>(path)).run;
+  const exitCode = typeof ended.figures.exit_code === 'number' ? ended.figures.exit_code : ended.status === 'succeeded' ? 0 : 1;
+  if (json) process.stdout.write(JSON.stringify(ended, null, 2) + '\n');
+  if (ended.error && (exitCode === 125 || ended.error.name === 'OutOfMemory')) process.stderr.write(`datamill: ${ended.error.message}\n`);
+  process.stderr.write(`run ${ended.id} ${ended.status} (exit code ${exitCode}); logs: datamill logs ${ended.id} --server …\n`);
+  return exitCode;
+}
+
 /** `exec` (one-off container on the pool) and `pool` (what runs and waits). */
 export type WithStore = <T>(program: Command, work: (store: StateStore, home: string, signal: AbortSignal) => Promise<T>) => Promise<T>;
 
 export function addContainerCommands(program: Command, setCode: (code: number) => void, withStore: WithStore): void {
-  withPoolOptions(
+  addRemoteOptions(withPoolOptions(
     program
       .command('exec')
       .description('run one container through the resource pool, stream its output and exit with its exit code; recorded as a run (trigger exec)')
@@ -66,13 +83,16 @@ export function addContainerCommands(program: Command, setCode: (code: number) =
       .option('--priority <n>', 'pool priority (higher first)', '0')
       .option('--json', 'print the run record as JSON at the end instead of the output')
       .argument('[command...]', 'command and arguments, after --'),
-  ).action(async (command: string[], o: PoolFlags & { image: string; cpus: string; memory: string; env: string[]; network: string; entrypoint?: string; tenant: string; priority: string; json?: boolean }) => {
+  )).action(async (command: string[], o: PoolFlags & RemoteOptions & { image: string; cpus: string; memory: string; env: string[]; network: string; entrypoint?: string; tenant: string; priority: string; json?: boolean }) => {
+    const request: ExecRequest = {
+      image: o.image, command, cpus: Number(o.cpus), memory: o.memory, env: keyValues(o.env, '--env'), network: o.network as 'none' | 'host',
+      tenant: o.tenant, priority: Number(o.priority), ...(o.entrypoint ? { entrypoint: [o.entrypoint] } : {}),
+    };
+    const client = remoteClient(o);
+    if (client) return setCode(await execOnServer(client, request, o.json ?? false));
     await withStore(program, async (store, home, signal) => {
       const { run, exitCode } = await execContainer(
-        {
-          image: o.image, command, cpus: Number(o.cpus), memory: o.memory, env: keyValues(o.env, '--env'), network: o.network as 'none' | 'host',
-          tenant: o.tenant, priority: Number(o.priority), ...(o.entrypoint ? { entrypoint: [o.entrypoint] } : {}),
-        },
+        request,
         { store, home, pool: standalonePool(o), signal, onLine: o.json ? undefined : (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(line + '\n') },
       );
       if (o.json) process.stdout.write(JSON.stringify(run, null, 2) + '\n');
@@ -82,16 +102,14 @@ export function addContainerCommands(program: Command, setCode: (code: number) =
     });
   });
 
-  withPoolOptions(
+  addRemoteOptions(withPoolOptions(
     program
       .command('pool')
-      .description('what the resource pool runs and what waits (capacity, quotas, tasks with tenant/job/run/stage/since)')
-      .option('--server <url>', 'ask a running `datamill serve` instead of this process\'s own pool')
+      .description('what the resource pool of a running `datamill serve` runs and what waits (--server); without one, this machine\'s capacity')
       .option('--json', 'print JSON'),
-  ).action((o: PoolFlags & { server?: string; json?: boolean }) => {
-    // INTEGRATOR: with the HTTP API, --server fetches GET <url>/api/pool (a PoolView, see pool-snapshot.ts).
-    if (o.server) throw new NotSupportedError('datamill pool --server needs the HTTP API, which is not in this build');
-    const pool = standalonePool(o);
-    process.stdout.write((o.json ? JSON.stringify(poolJson(pool), null, 2) : poolTable(pool)) + '\n');
+  )).action(async (o: PoolFlags & RemoteOptions & { json?: boolean }) => {
+    const client = remoteClient(o);
+    const view = client ? (await client.get<{ pool: PoolView }>('/api/pool')).pool : poolJson(standalonePool(o));
+    process.stdout.write((o.json ? JSON.stringify(view, null, 2) : poolTable(view)) + '\n');
   });
 }

@@ -4,7 +4,10 @@ import winston from 'winston';
 import type { Command } from 'commander';
 import { SpecError } from '../core/errors.js';
 import { createLogger } from '../log/logger.js';
-import { ProcessExecutor } from '../runtime/process-executor.js';
+import { startApi, loadTenantTokens, type ApiServer } from '../api/server.js';
+import { slackNotifier } from '../notify/slack-notifier.js';
+import { executorForJob } from '../runtime/executors.js';
+import type { StateStore } from '../state/store.js';
 import { clockFromEnv } from '../schedule/clock.js';
 import { openScheduleStore } from '../schedule/open-schedule-store.js';
 import { checkDependencies, jobFilesIn, loadJobFolder, loadScheduledJob, type ScheduledJob } from '../schedule/scheduled-job.js';
@@ -13,7 +16,8 @@ import { formatProblem } from '../spec/problems.js';
 import { parseDuration } from '../spec/units.js';
 import { backfillPlan, runBackfill } from '../serve/backfill.js';
 import { DatamillServer } from '../serve/server.js';
-import { homeDir, openStore } from './home.js';
+import { withPoolOptions, standalonePool, type PoolFlags } from './container-commands.js';
+import { homeDir, openStore, stateUrl } from './home.js';
 
 const print = (s: string) => process.stdout.write(s + '\n');
 
@@ -27,6 +31,27 @@ function timeOption(name: string, text: string): number {
   const t = Date.parse(text);
   if (!Number.isFinite(t)) throw new SpecError(`--${name} ${text}: expected an ISO-8601 time such as 2026-01-01T00:00:00Z`);
   return t;
+}
+
+function portOption(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new SpecError(`--port ${text}: expected a port number from 0 to 65535 (0 picks a free one)`);
+  return n;
+}
+
+/**
+ * Stage Jobs a killed predecessor left on the cluster are deleted at start (only the next server can);
+ * only when a job here runs on Kubernetes, so a laptop never needs a kubeconfig.
+ */
+async function reapClusterOrphans(server: DatamillServer, store: StateStore, log: winston.Logger): Promise<void> {
+  if (![...server.scheduler.jobs.values()].some((j) => j.loaded.spec.executor === 'kubernetes')) return;
+  try {
+    const { reapOrphanStageJobs } = await import('../runtime/kubernetes/index.js');
+    const reaped = await reapOrphanStageJobs({ store });
+    if (reaped.length) log.info(`deleted ${reaped.length} stage Jobs left by a stopped server: ${reaped.join(', ')}`);
+  } catch (err) {
+    log.warn(`could not look for orphan stage Jobs on the cluster: ${(err as Error).message}`);
+  }
 }
 
 /** A job for backfill: a job file, or a job name found in --jobs DIR. */
@@ -63,41 +88,64 @@ export function validateTargets(targets: string[]): { files: string[]; folderPro
 }
 
 export function addServeCommands(program: Command, setCode: (code: number) => void): void {
-  program
-    .command('serve')
-    .description('run the scheduler and the runtime on a watched folder of job files until stopped (SIGTERM/SIGINT)')
-    .requiredOption('--jobs <dir>', 'folder of job files (watched: changes take effect without a restart)')
-    .option('--port <port>', 'HTTP API port')
-    .option('--host <host>', 'HTTP API address', '127.0.0.1')
-    .option('--state <url>', 'state database: postgres://… (several servers elect one leader) or the home\'s SQLite file (default); also $DATAMILL_STATE_URL')
-    .option('--grace <duration>', 'on SIGTERM, how long running stages may take to finish before they are cancelled', '30s')
-    .option('--lease-ttl <duration>', 'leader lease: a dead leader is replaced after this long', '10s')
-    .action(async (o: { jobs: string; port?: string; host: string; state?: string; grace: string; leaseTtl: string }) => {
-      if (!existsSync(o.jobs) || !statSync(o.jobs).isDirectory()) throw new SpecError(`--jobs ${o.jobs}: no such folder`);
-      const graceMs = durationOption('grace', o.grace);
-      const leaseTtlMs = durationOption('lease-ttl', o.leaseTtl);
-      const home = homeDir(program.opts().home);
-      const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream: process.stderr })]);
-      const store = await openStore(home);
-      const fires = await openScheduleStore(home, o.state);
-      const server = new DatamillServer({ jobsDir: resolve(o.jobs), home, store, fires, executor: new ProcessExecutor(), clock: clockFromEnv(process.env.DATAMILL_CLOCK), log, leaseTtlMs });
-      const stopped = new Promise<string>((done) => {
-        process.once('SIGTERM', () => done('SIGTERM'));
-        process.once('SIGINT', () => done('SIGINT'));
-      });
-      await server.start();
-      if (o.port) log.warn(`--port ${o.port}: the HTTP API is not part of this build yet`);
-      const signal = await stopped;
-      log.info(`${signal}: no new fires; running stages have ${o.grace} to finish`);
-      await server.stop(graceMs);
+  withPoolOptions(
+    program
+      .command('serve')
+      .description('run the scheduler, the runtime and the HTTP API on a watched folder of job files until stopped (SIGTERM/SIGINT)')
+      .requiredOption('--jobs <dir>', 'folder of job files (watched: changes take effect without a restart)')
+      .option('--port <port>', 'HTTP API port (0 picks a free one; default: $DATAMILL_PORT or 8080)')
+      .option('--host <host>', 'HTTP API address (default: 127.0.0.1; with --tokens, 0.0.0.0)')
+      .option('--tokens <file>', 'bearer tokens file, each token scoped to a tenant (docs/api.md); without it the API is unauthenticated on loopback only')
+      .option('--state <url>', 'state database: postgres://… (several servers elect one leader) or the home\'s SQLite file (default); also $DATAMILL_STATE_URL')
+      .option('--grace <duration>', 'on SIGTERM, how long running stages may take to finish before they are cancelled', '30s')
+      .option('--lease-ttl <duration>', 'leader lease: a dead leader is replaced after this long', '10s')
+      .option('--public-url <url>', 'base URL of the web UI, for links in notifications (default: $DATAMILL_PUBLIC_URL)'),
+  ).action(async (o: PoolFlags & { jobs: string; port?: string; host?: string; tokens?: string; state?: string; grace: string; leaseTtl: string; publicUrl?: string }) => {
+    if (!existsSync(o.jobs) || !statSync(o.jobs).isDirectory()) throw new SpecError(`--jobs ${o.jobs}: no such folder`);
+    const graceMs = durationOption('grace', o.grace);
+    const leaseTtlMs = durationOption('lease-ttl', o.leaseTtl);
+    const port = portOption(o.port ?? process.env.DATAMILL_PORT ?? '8080');
+    const tokens = o.tokens ? await loadTenantTokens(o.tokens) : null;
+    const home = homeDir(program.opts().home);
+    const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream: process.stderr })]);
+    const state = stateUrl(o.state);
+    const store = await openStore(home, state);
+    const fires = await openScheduleStore(home, state);
+    const pool = standalonePool(o);
+    const publicUrl = o.publicUrl ?? (process.env.DATAMILL_PUBLIC_URL || undefined);
+    const server = new DatamillServer({
+      jobsDir: resolve(o.jobs), home, store, fires, pool, executor: (spec) => executorForJob(spec, pool), clock: clockFromEnv(process.env.DATAMILL_CLOCK), log, leaseTtlMs,
+      runOptions: { onRunEnd: slackNotifier({ store, home, ...(publicUrl ? { publicUrl } : {}) }) },
+    });
+    const stopped = new Promise<string>((done) => {
+      process.once('SIGTERM', () => done('SIGTERM'));
+      process.once('SIGINT', () => done('SIGINT'));
+    });
+    await server.start();
+    await reapClusterOrphans(server, store, log);
+    let api: ApiServer;
+    try {
+      api = await startApi({ control: server, store, home, port, ...(o.host ? { host: o.host } : {}), tokens, notice: (m) => log.warn(`api: ${m}`) });
+    } catch (err) {
+      await server.stop(0);
       await fires.close();
       await store.close();
-      log.info('stopped');
-      await new Promise<void>((done) => log.on('finish', () => done()).end());
-      setCode(0);
-    });
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SpecError(`the HTTP API cannot listen on port ${port}${code === 'EADDRINUSE' ? ': the port is in use (pass --port 0 for a free one, or another port)' : `: ${(err as Error).message}`}`);
+    }
+    log.info(`api listening on ${api.url}`, { api: api.url });
+    const signal = await stopped;
+    log.info(`${signal}: no new fires; running stages have ${o.grace} to finish`);
+    await api.close();
+    await server.stop(graceMs);
+    await fires.close();
+    await store.close();
+    log.info('stopped');
+    await new Promise<void>((done) => log.on('finish', () => done()).end());
+    setCode(0);
+  });
 
-  program
+  withPoolOptions(program
     .command('backfill <job>')
     .description('list, then run, the slots a job\'s schedule would have fired in a period (recorded as fires: serve will not fire them again)')
     .requiredOption('--from <time>', 'first slot time (ISO-8601), inclusive')
@@ -105,12 +153,12 @@ export function addServeCommands(program: Command, setCode: (code: number) => vo
     .option('--jobs <dir>', 'find JOB by name in this folder (otherwise JOB is a job file)')
     .option('--state <url>', 'state database (as for serve)')
     .option('--dry-run', 'only list the slots')
-    .option('--json', 'print the slots (and runs) as JSON')
-    .action(async (ref: string, o: { from: string; to: string; jobs?: string; state?: string; dryRun?: boolean; json?: boolean }) => {
+    .option('--json', 'print the slots (and runs) as JSON'))
+    .action(async (ref: string, o: PoolFlags & { from: string; to: string; jobs?: string; state?: string; dryRun?: boolean; json?: boolean }) => {
       const job = findJob(ref, o.jobs);
       const home = homeDir(program.opts().home);
-      const store = await openStore(home);
-      const fires = await openScheduleStore(home, o.state);
+      const store = await openStore(home, stateUrl(o.state));
+      const fires = await openScheduleStore(home, stateUrl(o.state));
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once('SIGINT', onSignal);
@@ -125,8 +173,9 @@ export function addServeCommands(program: Command, setCode: (code: number) => vo
           if (o.json) print(JSON.stringify(plan, null, 2));
           return;
         }
+        const pool = standalonePool(o);
         const results = await runBackfill(job, plan, {
-          store, fires, executor: new ProcessExecutor(), home, now: Date.now(), signal: abort.signal,
+          store, fires, executor: (spec) => executorForJob(spec, pool), home, now: Date.now(), signal: abort.signal,
           onResult: (r) => {
             if (!o.json) print(`  ${r.slot}  ${r.run ? `run ${r.run.id} ${r.run.status}${r.run.error ? `: ${r.run.error.message}` : ''}` : `skipped: ${r.skipped}`}`);
           },

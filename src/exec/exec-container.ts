@@ -39,6 +39,8 @@ export interface ExecOptions {
   onLine?(line: string, stream: 'stdout' | 'stderr'): void;
   signal?: AbortSignal;
   docker?: Docker;
+  /** Called once the run is recorded (the API answers then; the output goes to the run's log). */
+  onRunStart?(run: RunRecord): void;
 }
 
 /** The attempt of an exec run is recorded under this stage name (it has no ETL stages). */
@@ -80,6 +82,7 @@ export async function execContainer(input: ExecRequest, options: ExecOptions): P
     runner: runnerId(), slot: null,
   };
   await store.createRun(run);
+  options.onRunStart?.({ ...run });
   const log = runLogger(home, run.job, run.id);
   log.info(`exec ${req.image} ${req.command.join(' ')}`.trim(), { image: req.image, command: req.command, cpus: req.cpus, memory: memoryBytes, network: req.network });
   const user = containerUser();

@@ -1,4 +1,3 @@
-import type { Executor } from '../runtime/executor.js';
 import { runJob, type RunOptions } from '../runtime/run-job.js';
 import { jobForSlot, type ScheduledJob } from '../schedule/scheduled-job.js';
 import { slotKey, type FireRecord, type ScheduleStore } from '../schedule/schedule-store.js';
@@ -36,7 +35,7 @@ export interface BackfillResult {
  * honouring the job's concurrency: forbid runs them one after another, oldest first; allow runs up to
  * four at once; replace runs only the newest and records the others as replaced.
  */
-export async function runBackfill(job: ScheduledJob, plan: BackfillSlot[], o: { store: StateStore; fires: ScheduleStore; executor: Executor; home: string; now: number; signal?: AbortSignal; runOptions?: Partial<RunOptions>; onResult?(r: BackfillResult): void }): Promise<BackfillResult[]> {
+export async function runBackfill(job: ScheduledJob, plan: BackfillSlot[], o: { store: StateStore; fires: ScheduleStore; executor: RunOptions['executor']; home: string; now: number; signal?: AbortSignal; runOptions?: Partial<RunOptions>; onResult?(r: BackfillResult): void }): Promise<BackfillResult[]> {
   const todo = plan.filter((p) => !p.existing).map((p) => newFire(job.name, p.slot, o.now, 'backfill'));
   const claimed = await o.fires.claimFires(todo);
   const results: BackfillResult[] = [];

@@ -1,3 +1,5 @@
+import type { ExecRequest } from '../exec/exec-container.js';
+import type { PoolView } from '../pool/pool-snapshot.js';
 import type { RunRecord } from '../state/store.js';
 
 /** One job as `serve` knows it: what the API lists and the UI shows. */
@@ -36,4 +38,8 @@ export interface ServeControl {
   trigger(job: string, params: Record<string, string>): Promise<RunRecord>;
   pause(job: string): Promise<void>;
   resume(job: string): Promise<void>;
+  /** What the server's resource pool runs and what waits. */
+  pool(): PoolView;
+  /** A one-off container on the server's pool; resolves once the run is recorded, not when it ends. */
+  exec(request: ExecRequest): Promise<RunRecord>;
 }

@@ -1,6 +1,5 @@
 import type winston from 'winston';
 import { serverFaultPoint } from '../core/faults.js';
-import type { Executor } from '../runtime/executor.js';
 import { replayRun, runJob, type RunOptions } from '../runtime/run-job.js';
 import type { Clock } from '../schedule/clock.js';
 import { jobForSlot, type ScheduledJob } from '../schedule/scheduled-job.js';
@@ -16,7 +15,8 @@ const MAX_SKIPPED_RECORDS = 1000;
 export interface SchedulerOptions {
   store: StateStore;
   fires: ScheduleStore;
-  executor: Executor;
+  /** One executor for every job, or the executor of each job (its `executor:` behind the server's pool). */
+  executor: RunOptions['executor'];
   home: string;
   clock: Clock;
   log: winston.Logger;

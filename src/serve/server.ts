@@ -1,6 +1,8 @@
 import type winston from 'winston';
 import { SpecError } from '../core/errors.js';
-import type { Executor } from '../runtime/executor.js';
+import { execContainer, type ExecRequest } from '../exec/exec-container.js';
+import { poolJson, type PoolView } from '../pool/pool-snapshot.js';
+import type { ResourcePool } from '../pool/resource-pool.js';
 import { runnerId } from '../runtime/orphans.js';
 import type { RunOptions } from '../runtime/run-job.js';
 import type { Clock } from '../schedule/clock.js';
@@ -18,7 +20,10 @@ export interface ServeOptions {
   home: string;
   store: StateStore;
   fires: ScheduleStore;
-  executor: Executor;
+  /** One executor for every job, or each job's own (its `executor:` behind `pool`). */
+  executor: RunOptions['executor'];
+  /** The one pool every task of this server goes through: stages of all jobs and `exec` containers. */
+  pool: ResourcePool;
   clock: Clock;
   log: winston.Logger;
   /** How long the leader lease lasts without renewal (real time); a dead leader is replaced after it. */
@@ -39,6 +44,8 @@ export class DatamillServer implements ServeControl {
   private leaseTimer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Cancels one-off containers still running when the server stops. */
+  private readonly execs = new AbortController();
 
   constructor(private readonly o: ServeOptions) {
     this.scheduler = new Scheduler(o);
@@ -91,6 +98,7 @@ export class DatamillServer implements ServeControl {
     await this.renewing.catch(() => undefined);
     await this.folder.close();
     await this.scheduler.shutdown(graceMs);
+    this.execs.abort();
     await this.o.fires.releaseLease(LEASE, this.holder).catch(() => undefined);
   }
 
@@ -131,5 +139,23 @@ export class DatamillServer implements ServeControl {
   async resume(name: string): Promise<void> {
     if (!this.scheduler.jobs.has(name)) throw new SpecError(`no job named '${name}'`);
     await this.scheduler.setPaused(name, false);
+  }
+
+  pool(): PoolView {
+    return poolJson(this.o.pool);
+  }
+
+  exec(request: ExecRequest): Promise<RunRecord> {
+    if (this.stopped) return Promise.reject(new SpecError('the server is stopping: no new containers'));
+    return new Promise<RunRecord>((resolve, reject) => {
+      const done = execContainer(request, {
+        store: this.o.store, home: this.o.home, pool: this.o.pool, signal: this.execs.signal,
+        onRunStart: resolve,
+      });
+      done.then(({ run }) => this.o.log.info(`exec run ${run.id} ${run.status}`, { run: run.id }), (err: unknown) => {
+        this.o.log.error(`exec ${request.image}: ${(err as Error).message}`);
+        reject(err as Error);
+      });
+    });
   }
 }

@@ -45,11 +45,15 @@ export interface ServeProcess {
   stderr(): string;
   exit: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** The HTTP API's base URL, once the server listens. */
+  apiUrl(): Promise<string>;
 }
 
 /** `datamill serve` as a real process (JSON log lines on stderr, kept for assertions). */
 export function startServe(dir: string, args: string[], env: Record<string, string>): ServeProcess {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Several servers run at once in the suite: each API on a free port unless the test picks one.
+  const withPort = args.includes('--port') ? args : [...args, '--port', '0'];
+  const child = spawn(process.execPath, [CLI, 'serve', ...withPort], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const log: Array<Record<string, unknown>> = [];
   child.stderr!.on('data', (d: Buffer) => {
@@ -69,6 +73,7 @@ export function startServe(dir: string, args: string[], env: Record<string, stri
   return {
     child, log, exit,
     stderr: () => log.map((l) => String(l.message)).join('\n'),
+    apiUrl: () => waitFor('the API to listen', () => log.find((l) => typeof l.api === 'string')?.api as string | undefined, 60_000),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exit;

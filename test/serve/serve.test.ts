@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import winston from 'winston';
 import { createLogger } from '../../src/log/logger.js';
+import { poolCapacity } from '../../src/pool/pool-capacity.js';
+import { ResourcePool } from '../../src/pool/resource-pool.js';
 import { ProcessExecutor } from '../../src/runtime/process-executor.js';
 import { acceleratedClock, type Clock } from '../../src/schedule/clock.js';
 import { SqliteScheduleStore } from '../../src/schedule/sqlite-schedule-store.js';
@@ -21,7 +23,7 @@ function inProcess(ws: ReturnType<typeof serveWorkspace>, clock: Clock): { serve
   const state = new SqliteStateStore(join(ws.home, 'state.db'));
   const fires = new SqliteScheduleStore(join(ws.home, 'state.db'));
   const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream })]);
-  const server = new DatamillServer({ jobsDir: ws.jobs, home: ws.home, store: state, fires, executor: new ProcessExecutor(), clock, log, leaseTtlMs: 2000 });
+  const server = new DatamillServer({ jobsDir: ws.jobs, home: ws.home, store: state, fires, executor: new ProcessExecutor(), pool: new ResourcePool(poolCapacity()), clock, log, leaseTtlMs: 2000 });
   return { server, lines, state, fires, async close() {
     await server.stop(60_000);
     await fires.close();
@@ -47,6 +49,14 @@ test('serve watches its folder: a broken file is reported and skipped, an added 
   assert.match(serve.stderr(), /job file broken\.yaml is broken and skipped: broken\.yaml:\d+:\d+: /);
   ws.job('beta', slotJob('beta', { cron: '* * * * *', concurrency: 'allow' }));
   await waitFor('beta, added while serving, to run a slot', async () => (await fires.listFires({ job: 'beta', statuses: ['succeeded'] })).length >= 1);
+  // The same server answers its HTTP API: jobs with their next fire, the broken file, the pool.
+  const api = await serve.apiUrl();
+  const listed = (await (await fetch(`${api}/api/jobs`)).json()) as { jobs: Array<{ job: string; nextFireAt: string | null; schedule: string }>; brokenFiles: Array<{ file: string }> };
+  assert.deepEqual(listed.jobs.map((j) => [j.job, j.schedule]), [['alpha', '* * * * *'], ['beta', '* * * * *']]);
+  assert.ok(listed.jobs.every((j) => j.nextFireAt && Date.parse(j.nextFireAt) % 60_000 === 0), 'next fires are on the minute');
+  assert.deepEqual(listed.brokenFiles.map((b) => b.file), ['broken.yaml']);
+  const pool = (await (await fetch(`${api}/api/pool`)).json()) as { pool: { capacity: { cpus: number } } };
+  assert.ok(pool.pool.capacity.cpus >= 1, 'the server\'s pool is shown');
   rmSync(join(ws.jobs, 'alpha.yaml'));
   await waitFor('the removal to be seen', () => /jobs folder changed: 1 jobs/.test(serve.stderr()));
   const alphaFires = (await fires.listFires({ job: 'alpha' })).length;

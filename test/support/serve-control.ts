@@ -1,6 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecError } from '../../src/core/errors.js';
+import { execContainer, type ExecRequest } from '../../src/exec/exec-container.js';
+import { poolCapacity } from '../../src/pool/pool-capacity.js';
+import { poolJson, type PoolView } from '../../src/pool/pool-snapshot.js';
+import { ResourcePool } from '../../src/pool/resource-pool.js';
 import { ProcessExecutor } from '../../src/runtime/process-executor.js';
 import { runJob, type RunOptions } from '../../src/runtime/run-job.js';
 import type { BrokenJobFile, JobView, ServeControl } from '../../src/serve/control.js';
@@ -18,6 +22,7 @@ export class FolderServeControl implements ServeControl {
   private readonly broken: BrokenJobFile[] = [];
   private readonly paused = new Set<string>();
   private readonly running = new Set<Promise<RunRecord>>();
+  readonly resourcePool = new ResourcePool(poolCapacity());
 
   constructor(
     private readonly dir: string,
@@ -76,6 +81,19 @@ export class FolderServeControl implements ServeControl {
   async resume(name: string): Promise<void> {
     if (!this.jobs.has(name)) throw new SpecError(`no job named '${name}'`);
     this.paused.delete(name);
+  }
+
+  pool(): PoolView {
+    return poolJson(this.resourcePool);
+  }
+
+  /** A real container on the real Docker engine (DOCKER_HOST), like serve's. */
+  exec(request: ExecRequest): Promise<RunRecord> {
+    return new Promise((resolve, reject) => {
+      const done = execContainer(request, { store: this.store, home: this.home, pool: this.resourcePool, onRunStart: resolve }).then(({ run }) => run);
+      this.running.add(done);
+      done.then(() => this.running.delete(done), reject);
+    });
   }
 
   /** Waits for every run started through trigger to end. */
