@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SpecError } from '../core/errors.js';
 import type { ApiClient } from '../api/client.js';
-import { execContainer, type ExecRequest } from '../exec/exec-container.js';
+import type { ExecRequest } from '../exec/exec-container.js';
 import type { RunRecord } from '../state/store.js';
 import { poolCapacity, poolSettingsFromEnv } from '../pool/pool-capacity.js';
 import { poolJson, type PoolView } from '../pool/pool-snapshot.js';
@@ -91,6 +91,7 @@ export function addContainerCommands(program: Command, setCode: (code: number) =
     const client = remoteClient(o);
     if (client) return setCode(await execOnServer(client, request, o.json ?? false));
     await withStore(program, async (store, home, signal) => {
+      const { execContainer } = await import('../exec/exec-container.js');
       const { run, exitCode } = await execContainer(
         request,
         { store, home, pool: standalonePool(o), signal, onLine: o.json ? undefined : (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(line + '\n') },

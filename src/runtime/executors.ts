@@ -1,9 +1,7 @@
 import { PooledExecutor } from '../pool/pooled-executor.js';
 import type { ResourcePool } from '../pool/resource-pool.js';
 import type { JobSpec } from '../spec/job-schema.js';
-import { createDockerExecutor } from './docker/docker-executor.js';
 import type { Executor } from './executor.js';
-import { createKubernetesExecutor } from './kubernetes/kubernetes-executor.js';
 import { ProcessExecutor } from './process-executor.js';
 import { stagePriority } from './stage-section.js';
 
@@ -20,8 +18,17 @@ function innerExecutor(spec: JobSpec): Executor {
     case 'process':
       return new ProcessExecutor();
     case 'docker':
-      return createDockerExecutor(spec);
+      return lazyExecutor('docker', async () => (await import('./docker/docker-executor.js')).createDockerExecutor(spec));
     case 'kubernetes':
-      return createKubernetesExecutor(spec);
+      return lazyExecutor('kubernetes', async () => (await import('./kubernetes/kubernetes-executor.js')).createKubernetesExecutor(spec));
   }
+}
+
+/**
+ * Loaded at the first task: the Kubernetes client alone costs ~2 s and ~80 MB to import, which every
+ * `datamill` command would pay otherwise, also on a laptop that never talks to a cluster.
+ */
+function lazyExecutor(name: string, load: () => Promise<Executor>): Executor {
+  let loading: Promise<Executor> | null = null;
+  return { name, start: async (task) => (await (loading ??= load())).start(task) };
 }

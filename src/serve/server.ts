@@ -1,6 +1,6 @@
 import type winston from 'winston';
 import { SpecError } from '../core/errors.js';
-import { execContainer, type ExecRequest } from '../exec/exec-container.js';
+import type { ExecRequest } from '../exec/exec-container.js';
 import { poolJson, type PoolView } from '../pool/pool-snapshot.js';
 import type { ResourcePool } from '../pool/resource-pool.js';
 import { runnerId } from '../runtime/orphans.js';
@@ -148,10 +148,11 @@ export class DatamillServer implements ServeControl {
   exec(request: ExecRequest): Promise<RunRecord> {
     if (this.stopped) return Promise.reject(new SpecError('the server is stopping: no new containers'));
     return new Promise<RunRecord>((resolve, reject) => {
-      const done = execContainer(request, {
+      // dockerode is loaded only by servers that run containers.
+      const done = import('../exec/exec-container.js').then(({ execContainer }) => execContainer(request, {
         store: this.o.store, home: this.o.home, pool: this.o.pool, signal: this.execs.signal,
         onRunStart: resolve,
-      });
+      }));
       done.then(({ run }) => this.o.log.info(`exec run ${run.id} ${run.status}`, { run: run.id }), (err: unknown) => {
         this.o.log.error(`exec ${request.image}: ${(err as Error).message}`);
         reject(err as Error);
