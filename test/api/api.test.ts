@@ -182,3 +182,30 @@ test('a tokens file with a short token, an unknown key or a duplicate is refused
   assert.deepEqual(tokens.scopeOf(SHOP), { admin: false, tenant: 'shop', name: 'tokens[0]' });
   assert.equal(tokens.scopeOf(SHOP + 'x'), null);
 });
+
+test('the pool shows a tenant only its own tasks; exec runs for the token\'s tenant and refuses bad requests with the field', async () => {
+  const api = await startApiFixture([{ job: 'orders', tenant: 'shop' }], { tokens: await tokensFile() });
+  const held = await Promise.all([
+    api.control.resourcePool.acquire({ cpus: 1, memoryBytes: 1 << 20, tenant: 'shop', job: 'orders', run: 'run-shop', stage: 'extract', priority: 0 }),
+    api.control.resourcePool.acquire({ cpus: 0.5, memoryBytes: 1 << 20, tenant: 'bank', job: 'ledger', run: 'run-bank', stage: 'load', priority: 0 }),
+  ]);
+  try {
+    const admin = (await call(api.url, '/api/pool', { token: ADMIN })).body.pool;
+    assert.deepEqual(admin.running.map((t: { run: string }) => t.run).sort(), ['run-bank', 'run-shop']);
+    assert.equal(admin.inUse.cpus, 1.5);
+    const shop = (await call(api.url, '/api/pool', { token: SHOP })).body.pool;
+    assert.deepEqual(shop.running.map((t: { run: string; tenant: string }) => `${t.tenant}:${t.run}`), ['shop:run-shop'], 'another tenant\'s tasks are not shown');
+    assert.equal(shop.capacity.cpus, admin.capacity.cpus);
+
+    const foreign = await call(api.url, '/api/exec', { token: SHOP, body: { image: 'busybox', tenant: 'bank' } });
+    assert.equal(foreign.status, 403);
+    assert.match(foreign.body.error.message, /tenant shop.*cannot run containers for tenant bank/);
+    const bad = await call(api.url, '/api/exec', { token: ADMIN, body: { image: 'busybox', memory: 'lots' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /memory/);
+    assert.equal((await call(api.url, '/api/runs', { token: ADMIN })).body.runs.length, 0, 'a refused exec records no run');
+  } finally {
+    for (const lease of held) lease.release();
+    await api.close();
+  }
+});
