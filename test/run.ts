@@ -44,7 +44,8 @@ if (engine) {
     throw err;
   }
 } else if (needsDocker) env.DATAMILL_TEST_NO_DOCKER = 'dockerd is not installed (apt-get install -y docker.io; .ci/run does it)';
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
+// No test may hang CI: one that runs past 10 minutes fails (tests that need longer say so themselves).
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
 const stopAll = async () => {
   server?.stop();
   s3?.stop();

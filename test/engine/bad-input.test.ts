@@ -57,7 +57,10 @@ test('a job that needs a feature not built yet fails clearly instead of ignoring
   const r = await datamill(['run', job], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir });
   assert.equal(r.code, 3);
   assert.match(r.stderr, /s3.*not supported yet/);
-  assert.equal((await datamill(['runs', '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout.trim(), '[]', 'no run was started');
+  const [run] = JSON.parse((await datamill(['runs', '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout) as Array<{ id: string; status: string; error: { name: string; stage: string | null } }>;
+  assert.deepEqual([run!.status, run!.error.name, run!.error.stage], ['failed', 'NotSupportedError', null], 'the run is recorded as refused before any stage');
+  const shown = JSON.parse((await datamill(['show', run!.id, '--json'], { env: { DATAMILL_HOME: ws.home }, cwd: ws.dir })).stdout) as { attempts: unknown[] };
+  assert.deepEqual(shown.attempts, [], 'no stage started');
 });
 
 test('a value the target column cannot take fails the load and leaves the table as it was', async (t) => {

@@ -92,7 +92,7 @@ export class FolderServeControl implements ServeControl {
     return new Promise((resolve, reject) => {
       const done = execContainer(request, { store: this.store, home: this.home, pool: this.resourcePool, onRunStart: resolve }).then(({ run }) => run);
       this.running.add(done);
-      done.then(() => this.running.delete(done), reject);
+      done.then(() => this.running.delete(done), (err: unknown) => (this.running.delete(done), reject(err as Error)));
     });
   }
 
