@@ -58,7 +58,10 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
         print('no runs yet');
         return;
       }
-      print(table([['RUN', 'JOB', 'STATUS', 'STARTED', 'DURATION', 'LOADED', 'REJECTED'], ...runs.map((r) => [r.id, r.job, r.status, r.startedAt ?? '-', duration(r), fmt((r.figures.rows_loaded as number | undefined) ?? null), fmt((r.figures.rows_rejected as number | undefined) ?? null)])]));
+      // Scheduled runs show the slot they ran for (and how they were started); a laptop's manual runs do not need the columns.
+      const scheduled = runs.some((r) => r.slot);
+      const head = ['RUN', 'JOB', 'STATUS', ...(scheduled ? ['SLOT', 'TRIGGER'] : []), 'STARTED', 'DURATION', 'LOADED', 'REJECTED'];
+      print(table([head, ...runs.map((r) => [r.id, r.job, r.status, ...(scheduled ? [r.slot ?? '-', r.trigger] : []), r.startedAt ?? '-', duration(r), fmt((r.figures.rows_loaded as number | undefined) ?? null), fmt((r.figures.rows_rejected as number | undefined) ?? null)])]));
     });
 
   addRemoteOptions(program
@@ -76,7 +79,7 @@ export function addReadCommands(program: Command, setCode: (code: number) => voi
         print(JSON.stringify({ ...run, attempts }, null, 2));
         return;
       }
-      print(`run      ${run.id}\njob      ${run.job} (tenant ${run.tenant})\nstatus   ${run.status}\ntrigger  ${run.trigger}\nstarted  ${run.startedAt ?? '-'}\nduration ${duration(run)}\nbuffer   ${run.buffer}`);
+      print(`run      ${run.id}\njob      ${run.job} (tenant ${run.tenant})\nstatus   ${run.status}\ntrigger  ${run.trigger}${run.slot ? `\nslot     ${run.slot}` : ''}\nstarted  ${run.startedAt ?? '-'}\nduration ${duration(run)}\nbuffer   ${run.buffer}`);
       if (run.error) print(`error    ${run.error.stage ? run.error.stage + ': ' : ''}${run.error.message}${run.error.retryable ? ' (retryable)' : ''}`);
       print('');
       print(table([['STAGE', 'ATTEMPT', 'STATUS', 'ROWS IN', 'ROWS OUT', 'REJECTED', 'DURATION', 'PEAK RSS', 'CPU s', 'TASK'], ...attempts.map((a) => [a.stage, String(a.attempt), a.status, fmt(a.rowsIn), fmt(a.rowsOut), fmt(a.rowsRejected), a.durationMs === null ? '-' : formatDuration(a.durationMs), a.peakRssBytes === null ? '-' : formatBytes(a.peakRssBytes), a.cpuSeconds === null ? '-' : a.cpuSeconds.toFixed(2), `${a.executor}:${a.taskId ?? '-'}`])]));
