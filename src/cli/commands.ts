@@ -76,6 +76,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .version(packageVersion(), '-V, --version')
     .option('--home <dir>', 'state and logs folder (default: $DATAMILL_HOME or ./.datamill)')
     .option('--state <url>', 'state store: postgres://… for a shared PostgreSQL (default: $DATAMILL_STATE_URL, else SQLite in the home)')
+    // `serve --help` and the like list --home and --state too (they apply to every command).
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

@@ -96,11 +96,10 @@ export function addServeCommands(program: Command, setCode: (code: number) => vo
       .option('--port <port>', 'HTTP API port (0 picks a free one; default: $DATAMILL_PORT or 8080)')
       .option('--host <host>', 'HTTP API address (default: 127.0.0.1; with --tokens, 0.0.0.0)')
       .option('--tokens <file>', 'bearer tokens file, each token scoped to a tenant (docs/api.md); without it the API is unauthenticated on loopback only')
-      .option('--state <url>', 'state database: postgres://… (several servers elect one leader) or the home\'s SQLite file (default); also $DATAMILL_STATE_URL')
       .option('--grace <duration>', 'on SIGTERM, how long running stages may take to finish before they are cancelled', '30s')
       .option('--lease-ttl <duration>', 'leader lease: a dead leader is replaced after this long', '10s')
       .option('--public-url <url>', 'base URL of the web UI, for links in notifications (default: $DATAMILL_PUBLIC_URL)'),
-  ).action(async (o: PoolFlags & { jobs: string; port?: string; host?: string; tokens?: string; state?: string; grace: string; leaseTtl: string; publicUrl?: string }) => {
+  ).action(async (o: PoolFlags & { jobs: string; port?: string; host?: string; tokens?: string; grace: string; leaseTtl: string; publicUrl?: string }) => {
     if (!existsSync(o.jobs) || !statSync(o.jobs).isDirectory()) throw new SpecError(`--jobs ${o.jobs}: no such folder`);
     const graceMs = durationOption('grace', o.grace);
     const leaseTtlMs = durationOption('lease-ttl', o.leaseTtl);
@@ -108,7 +107,8 @@ export function addServeCommands(program: Command, setCode: (code: number) => vo
     const tokens = o.tokens ? await loadTenantTokens(o.tokens) : null;
     const home = homeDir(program.opts().home);
     const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream: process.stderr })]);
-    const state = stateUrl(o.state);
+    // The global --state (commander gives it to the program even when written after `serve`).
+    const state = stateUrl(program.opts<{ state?: string }>().state);
     const store = await openStore(home, state);
     const fires = await openScheduleStore(home, state);
     const pool = standalonePool(o);
@@ -151,14 +151,14 @@ export function addServeCommands(program: Command, setCode: (code: number) => vo
     .requiredOption('--from <time>', 'first slot time (ISO-8601), inclusive')
     .requiredOption('--to <time>', 'last slot time (ISO-8601), inclusive')
     .option('--jobs <dir>', 'find JOB by name in this folder (otherwise JOB is a job file)')
-    .option('--state <url>', 'state database (as for serve)')
     .option('--dry-run', 'only list the slots')
     .option('--json', 'print the slots (and runs) as JSON'))
-    .action(async (ref: string, o: PoolFlags & { from: string; to: string; jobs?: string; state?: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (ref: string, o: PoolFlags & { from: string; to: string; jobs?: string; dryRun?: boolean; json?: boolean }) => {
       const job = findJob(ref, o.jobs);
       const home = homeDir(program.opts().home);
-      const store = await openStore(home, stateUrl(o.state));
-      const fires = await openScheduleStore(home, stateUrl(o.state));
+      const state = stateUrl(program.opts<{ state?: string }>().state);
+      const store = await openStore(home, state);
+      const fires = await openScheduleStore(home, state);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once('SIGINT', onSignal);

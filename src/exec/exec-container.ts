@@ -7,7 +7,7 @@ import { PooledExecutor } from '../pool/pooled-executor.js';
 import type { ResourcePool } from '../pool/resource-pool.js';
 import { nameSchema, sizeSchema } from '../spec/common-schemas.js';
 import { redact } from '../spec/secrets.js';
-import { parseSize } from '../spec/units.js';
+import { formatBytes, parseSize } from '../spec/units.js';
 import type { RunError, RunRecord, StateStore } from '../state/store.js';
 import { reapOnce } from '../runtime/docker/docker-executor.js';
 import { runContainer } from '../runtime/docker/container-task.js';
@@ -56,7 +56,7 @@ function exitCodeOf(exit: TaskExit | null): number {
 function errorOf(exit: TaskExit, memoryBytes: number): RunError | null {
   if (exit.timedOut) return { stage: EXEC_STAGE, name: 'TimeoutError', message: 'the container timed out and was killed', retryable: true };
   if (exit.cancelled) return { stage: EXEC_STAGE, name: 'CancelledError', message: 'the container was cancelled', retryable: false };
-  if (exit.oomKilled) return { stage: EXEC_STAGE, name: 'OutOfMemory', message: `the container ran out of memory: killed at its limit of ${memoryBytes} bytes (--memory)`, retryable: false };
+  if (exit.oomKilled) return { stage: EXEC_STAGE, name: 'OutOfMemory', message: `the container ran out of memory: killed by the kernel at its limit of ${formatBytes(memoryBytes)} (--memory)`, retryable: false };
   if (exit.code === 0) return null;
   return { stage: EXEC_STAGE, name: 'ExitCode', message: exit.signal ? `the container was killed by ${exit.signal}` : `the container exited with code ${exit.code}`, retryable: false };
 }
@@ -98,7 +98,7 @@ export async function execContainer(input: ExecRequest, options: ExecOptions): P
       });
     },
   }, pool, { tenant: req.tenant, job: 'exec', priority: () => req.priority });
-  const started = Date.now();
+  let started = Date.now();
   let exit: TaskExit | null = null;
   let error: RunError | null = null;
   try {
@@ -110,6 +110,9 @@ export async function execContainer(input: ExecRequest, options: ExecOptions): P
         options.onLine?.(line, stream);
       },
     });
+    // The attempt starts once the pool has admitted it and its container runs: time spent waiting for
+    // the pool is not the container's (and the records then show what ran at once).
+    started = Date.now();
     await store.startAttempt({
       runId: run.id, stage: EXEC_STAGE, attempt: 1, status: 'running', executor: 'docker', taskId: handle.id, startedAt: new Date(started).toISOString(), finishedAt: null,
       exitCode: null, signal: null, error: null, rowsIn: null, rowsOut: null, rowsRejected: null, bytesOut: null, durationMs: null, peakRssBytes: null, cpuSeconds: null,

@@ -77,6 +77,8 @@ export class PooledExecutor implements Executor {
     const onOuterAbort = () => abort.abort();
     task.signal?.addEventListener('abort', onOuterAbort, { once: true });
     let inner: TaskHandle | null = null;
+    let admitted!: () => void;
+    const running = new Promise<void>((resolve) => (admitted = resolve));
     const exit = (async (): Promise<TaskExit> => {
       let lease: PoolLease;
       try {
@@ -95,6 +97,7 @@ export class PooledExecutor implements Executor {
         lease.release();
         throw err;
       }
+      admitted();
       return holding(inner, lease).wait();
     })();
     exit.catch(() => undefined);
@@ -102,6 +105,7 @@ export class PooledExecutor implements Executor {
       get id() {
         return inner?.id ?? 'waiting-for-pool';
       },
+      running,
       wait: () => exit,
       cancel: () => (inner ? inner.cancel() : abort.abort()),
     };

@@ -38,6 +38,11 @@ export interface TaskExit {
 export interface TaskHandle {
   readonly id: string;
   wait(): Promise<TaskExit>;
+  /**
+   * Resolves once the task really runs, for a handle returned before that (a held process whose `go`
+   * waits for the resource pool); absent when the task runs as soon as the handle exists.
+   */
+  readonly running?: Promise<void>;
   /** Stops the task: SIGTERM, then SIGKILL after a grace period. */
   cancel(): void;
 }

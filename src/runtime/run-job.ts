@@ -106,6 +106,28 @@ export async function runJob(job: LoadedJob, options: RunOptions): Promise<RunRe
 }
 
 /**
+ * Starts a recorded run again from its beginning, as the same run: for a run whose runner died before
+ * its job spec reached the buffer (nothing of it ran), so that its slot keeps one run, not two.
+ */
+export async function restartRun(job: LoadedJob, runId: string, options: RunOptions): Promise<RunRecord> {
+  const { store } = options;
+  const run = await store.getRun(runId);
+  if (!run) throw new BufferError(`no run ${runId} to restart`);
+  const spec = job.spec;
+  Object.assign(run, {
+    status: 'running', jobFile: resolve(job.file), buffer: absoluteBuffer(spec.buffer), params: options.params ?? run.params,
+    startedAt: new Date().toISOString(), finishedAt: null, error: null, runner: runnerId(),
+  });
+  await store.updateRun(run.id, { status: run.status, jobFile: run.jobFile, buffer: run.buffer, params: run.params, startedAt: run.startedAt, finishedAt: null, error: null, runner: run.runner });
+  const previous = await store.listAttempts(run.id);
+  const firstAttempt = (stage: StageName) => 1 + Math.max(0, ...previous.filter((a) => a.stage === stage).map((a) => a.attempt));
+  return executeRun(job, run, stagesOf(spec), options, async (buffer) => {
+    await buffer.putRunFile({ tenant: spec.tenant, job: spec.job, run: run.id }, '_job.json', JSON.stringify(spec, null, 2));
+    await recordCursorStart(store, buffer, run, spec);
+  }, firstAttempt);
+}
+
+/**
  * Replays an earlier run from one stage on (DESIGN §2 `replay`): the stage re-reads the committed output of
  * the stage before it, with the job spec the run was started with (from the buffer), as new attempts of
  * the same run. A replayed load of a run that already committed is a no-op (the load ledger).
@@ -148,11 +170,16 @@ async function executeRun(job: LoadedJob, run: RunRecord, stages: StageName[], o
         throwIfCancelled(options.signal, stage);
         throwIfCancelled(options.drain, stage);
         const mine = prepared;
-        // Start the next stage's process now, so its start-up overlaps this stage's work.
+        prepared = undefined;
+        // Start the next stage's process once this stage runs, so its start-up overlaps this stage's work.
+        // Not earlier: runs waiting for the pool (a server firing many jobs at once) would each hold a
+        // process that costs a start-up and memory while it cannot run anyway.
         const next = stages[i + 1];
-        prepared = next && executor.prepare ? prepareStage(job, run, next, firstAttempt(next), executor) : undefined;
+        const prepareNext = () => {
+          if (next && executor.prepare && !prepared && !options.signal?.aborted && !options.drain?.aborted) prepared = prepareStage(job, run, next, firstAttempt(next), executor);
+        };
         try {
-          target = (await runStage(job, run, stage, buffer, log, opts, firstAttempt(stage), mine)).target ?? target;
+          target = (await runStage(job, run, stage, buffer, log, opts, firstAttempt(stage), mine, prepareNext)).target ?? target;
         } finally {
           mine?.discard();
         }
@@ -213,7 +240,7 @@ function prepareStage(job: LoadedJob, run: RunRecord, stage: StageName, attempt:
   return executor.prepare!({ run: run.id, stage, attempt, args: stageArgs(run, job.baseDir, stage, attempt), env: bufferTaskEnv(run.buffer, job.baseDir), resources: { cpus: s.cpus, memoryBytes: s.memoryBytes } });
 }
 
-async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions & { executor: Executor }, firstAttempt: number, prepared?: PreparedTask): Promise<Record<string, number | string>> {
+async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer: StageBuffer, log: winston.Logger, options: RunOptions & { executor: Executor }, firstAttempt: number, prepared?: PreparedTask, onRunning?: () => void): Promise<Record<string, number | string>> {
   const s = settingsOf(job, stage);
   const input = inputStageOf(job.spec, stage);
   const inputManifest = input ? await buffer.readManifest({ tenant: run.tenant, job: run.job, run: run.id, stage: input }) : null;
@@ -221,7 +248,7 @@ async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer
   for (let attempt = firstAttempt; ; attempt++) {
     options.onEvent?.({ type: 'stage-start', stage, attempt, totalRows: inputManifest?.rows ?? null });
     const ahead = attempt === firstAttempt ? prepared : undefined;
-    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), ...(ahead ? { prepared: ahead } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
+    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), ...(ahead ? { prepared: ahead } : {}), ...(onRunning ? { onRunning } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
     if (outcome.ok) return outcome.figures;
     const error = outcome.error!;

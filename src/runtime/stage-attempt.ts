@@ -40,6 +40,8 @@ export async function runStageAttempt(a: {
   log: winston.Logger; store: StateStore; executor: Executor; signal?: AbortSignal; onProgress(rows: number): void;
   /** This attempt's process, started ahead of time by the runtime. */
   prepared?: PreparedTask;
+  /** Called once the attempt's task runs (admitted by the pool), not while it waits for it. */
+  onRunning?(): void;
 }): Promise<AttemptOutcome> {
   const { run, stage, attempt, log, store } = a;
   const started = Date.now();
@@ -79,6 +81,7 @@ export async function runStageAttempt(a: {
     runId: run.id, stage, attempt, status: 'running', executor: a.executor.name, taskId: handle.id, startedAt: new Date(started).toISOString(), finishedAt: null,
     exitCode: null, signal: null, error: null, rowsIn: null, rowsOut: null, rowsRejected: null, bytesOut: null, durationMs: null, peakRssBytes: null, cpuSeconds: null,
   });
+  if (a.onRunning) void (handle.running ?? Promise.resolve()).then(() => a.onRunning!());
   const onAbort = () => handle.cancel();
   if (a.signal?.aborted) handle.cancel();
   a.signal?.addEventListener('abort', onAbort, { once: true });

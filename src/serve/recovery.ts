@@ -33,6 +33,10 @@ export async function recoverFires(o: { store: StateStore; fires: ScheduleStore;
   await markAbandonedRuns(o.store);
   let recovered = 0;
   for (const fire of await o.fires.listFires({ statuses: OPEN_FIRE_STATUSES.filter((s) => s !== 'waiting') })) {
+    // Leadership lost meanwhile: the next leader recovers the rest.
+    if (!o.scheduler.isLeader) return recovered;
+    // This process runs it already (it led before, briefly lost the lease, and leads again).
+    if (o.scheduler.owns(fire.job, fire.slot)) continue;
     if (await recoverFire(fire, o)) recovered++;
   }
   // Chains: children whose parents succeeded while (or just before) the last leader died.
@@ -62,10 +66,16 @@ async function recoverFire(fire: FireRecord, o: { store: StateStore; fires: Sche
     o.scheduler.launch(job ?? placeholder(fire), fire, { runId: run.id, from });
     return true;
   }
+  if (run && job) {
+    // It crashed before its job spec reached the buffer: nothing ran. The same run starts from the beginning.
+    o.log.warn(`${fire.job}: run ${run.id} of slot ${fire.slot} died before it started; starting it again`, { job: fire.job, run: run.id, slot: fire.slot });
+    await o.fires.updateFire(fire.job, fire.slot, { status: 'running', runId: run.id, resumes: fire.resumes + 1 });
+    o.scheduler.launch(job, fire, { runId: run.id, from: null });
+    return true;
+  }
   if (run) {
-    // It crashed before its job spec reached the buffer: nothing ran. Fail it, then fire the slot anew.
-    const message = 'the server died before the run stored its job spec; the slot was fired again';
-    await o.store.updateRun(run.id, { status: 'failed', finishedAt: new Date().toISOString(), error: { stage: null, name: 'RunnerDied', message, retryable: true } });
+    const message = 'the server died before the run stored its job spec, and its job file is gone';
+    await o.store.updateRun(run.id, { status: 'failed', finishedAt: new Date().toISOString(), error: { stage: null, name: 'RunnerDied', message, retryable: false } });
   }
   if (!job) {
     await o.fires.updateFire(fire.job, fire.slot, { status: 'skipped', reason: 'the job file was removed before its run could start' });

@@ -1,6 +1,6 @@
 import type winston from 'winston';
 import { serverFaultPoint } from '../core/faults.js';
-import { replayRun, runJob, type RunOptions } from '../runtime/run-job.js';
+import { replayRun, restartRun, runJob, type RunOptions } from '../runtime/run-job.js';
 import type { Clock } from '../schedule/clock.js';
 import { jobForSlot, type ScheduledJob } from '../schedule/scheduled-job.js';
 import type { LoadedJob } from '../spec/load-job.js';
@@ -46,6 +46,8 @@ export class Scheduler {
   private readonly queued = new Map<string, FireRecord[]>();
   private timer: NodeJS.Timeout | null = null;
   private leading = false;
+  /** Until when (performance.now()) the leader lease is known to be ours; nothing new starts past it. */
+  private leaseUntil = Infinity;
   private ticking: Promise<void> = Promise.resolve();
   private readonly drain = new AbortController();
 
@@ -53,6 +55,29 @@ export class Scheduler {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * The lease was confirmed, and holds until `until` (performance.now() ms) unless renewed again. A
+   * leader whose renewal is late (a stalled event loop, a slow database) stops firing and starting runs
+   * before another server can take the lease over, so the two never start the same slot.
+   */
+  leaseHeldUntil(until: number): void {
+    this.leaseUntil = until;
+  }
+
+  /** Whether this scheduler may claim fires and start runs now; a lapsed lease ends the leadership. */
+  private mayStart(): boolean {
+    if (this.leading && performance.now() >= this.leaseUntil) {
+      this.o.log.warn('the leader lease was not renewed in time; no new fires or runs until it is');
+      this.stopLeading();
+    }
+    return this.leading;
+  }
+
+  /** Whether this process runs (or queued) the fire: recovery must not start it a second time. */
+  owns(job: string, slot: string): boolean {
+    return (this.active.get(job) ?? []).some((a) => a.slot === slot) || (this.queued.get(job) ?? []).some((f) => f.slot === slot);
   }
 
   /** Replaces the job set (the folder watcher calls this on every change). */
@@ -79,6 +104,8 @@ export class Scheduler {
     this.leading = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // Queued fires stay "fired" in the store: the next leader (maybe this one again) recovers them.
+    this.queued.clear();
   }
 
   /** Re-plans now: jobs changed, a run ended, or leadership was gained. */
@@ -92,7 +119,7 @@ export class Scheduler {
   private async tick(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.leading) return;
+    if (!this.mayStart()) return;
     const now = this.o.clock.now();
     const due: Array<{ job: ScheduledJob; fires: FireRecord[] }> = [];
     for (const job of this.jobs.values()) {
@@ -100,6 +127,7 @@ export class Scheduler {
       const fires = await this.dueFires(job, now);
       if (fires.length > 0) due.push({ job, fires });
     }
+    if (!this.mayStart()) return;
     const claimed = await this.o.fires.claimFires(due.flatMap((d) => d.fires));
     if (claimed.length > 0) serverFaultPoint('fire-claimed');
     const won = new Set(claimed.map((f) => `${f.job}\u0000${f.slot}`));
@@ -209,8 +237,13 @@ export class Scheduler {
     await this.o.fires.updateFire(fire.job, fire.slot, { status, reason, ...(runId ? { runId } : {}) });
   }
 
-  /** Runs a claimed fire (a new run, or the resumed run of a fire a crash interrupted). */
-  launch(job: ScheduledJob, fire: FireRecord, resume?: { runId: string; from: StageName }): ActiveRun {
+  /**
+   * Runs a claimed fire: a new run, or the run of a fire a crash interrupted, resumed from stage `from`
+   * (null: from the beginning, as the same run, when it had not stored its job spec yet).
+   */
+  launch(job: ScheduledJob, fire: FireRecord, resume?: { runId: string; from: StageName | null }): ActiveRun | null {
+    // A fire left unstarted stays open in the store; whoever leads next recovers it.
+    if (!this.mayStart()) return null;
     const abort = new AbortController();
     const entry: ActiveRun = { slot: fire.slot, runId: resume?.runId ?? null, abort, done: Promise.resolve(null) };
     let recorded: Promise<void> = Promise.resolve();
@@ -227,7 +260,8 @@ export class Scheduler {
         }
       },
     };
-    entry.done = (resume ? replayRun(resume.runId, resume.from, options) : runJob(loaded, options))
+    const started = !resume ? runJob(loaded, options) : resume.from ? replayRun(resume.runId, resume.from, options) : restartRun(loaded, resume.runId, options);
+    entry.done = started
       .then(async (run) => {
         await recorded;
         const status: FireStatus = run.status === 'succeeded' ? 'succeeded' : run.status === 'interrupted' ? (abort.signal.aborted && !this.drain.signal.aborted ? 'skipped' : 'interrupted') : 'failed';

@@ -42,7 +42,10 @@ export class DatamillServer implements ServeControl {
   private readonly folder: JobFolder;
   private readonly holder = `${runnerId()}:${Date.now().toString(36)}`;
   private leaseTimer: NodeJS.Timeout | null = null;
-  private renewing: Promise<void> = Promise.resolve();
+  /** The renewal under way, if any: a slow one is not queued behind (renewals would pile up). */
+  private renewing: Promise<void> | null = null;
+  /** Recovery after gaining the lead; it runs beside the renewals, never delaying them. */
+  private recovering: Promise<void> = Promise.resolve();
   private stopped = false;
   /** Cancels one-off containers still running when the server stops. */
   private readonly execs = new AbortController();
@@ -67,35 +70,50 @@ export class DatamillServer implements ServeControl {
     this.o.log.info(`serving ${state.jobs.length} jobs from ${this.o.jobsDir}${state.broken.length ? ` (${state.broken.length} broken files skipped)` : ''}`);
     const ttl = this.o.leaseTtlMs ?? 10_000;
     const renew = () => {
-      this.renewing = this.renewing.then(() => this.renewLease(ttl)).catch((err: unknown) => {
+      this.renewing ??= this.renewLease(ttl).catch((err: unknown) => {
         this.o.log.error(`leader lease: ${(err as Error).message}`);
         if (this.scheduler.isLeader) this.scheduler.stopLeading();
-      });
+      }).finally(() => (this.renewing = null));
+      return this.renewing;
     };
-    renew();
-    await this.renewing;
-    this.leaseTimer = setInterval(renew, Math.max(100, Math.floor(ttl / 4)));
+    await renew();
+    await this.recovering;
+    this.leaseTimer = setInterval(() => void renew(), Math.max(100, Math.floor(ttl / 4)));
   }
 
   private async renewLease(ttlMs: number): Promise<void> {
     if (this.stopped) return;
+    // Taken before asking: the database starts the lease's ttl later than this, never earlier.
+    const asked = performance.now();
     const mine = await this.o.fires.acquireLease(LEASE, this.holder, ttlMs);
+    if (this.stopped) return;
+    // Some margin under the ttl for clock rates and the time between a check and the write it guards.
+    if (mine) this.scheduler.leaseHeldUntil(asked + ttlMs * 0.75);
     if (mine && !this.scheduler.isLeader) {
       this.o.log.info(`this server (${this.holder}) leads the scheduler`);
       await this.scheduler.startLeading();
-      const n = await recoverFires({ store: this.o.store, fires: this.o.fires, scheduler: this.scheduler, log: this.o.log });
-      if (n > 0) this.o.log.info(`recovered ${n} fires left open by an earlier leader`);
+      this.recovering = this.recovering.then(() => this.recover());
     } else if (!mine && this.scheduler.isLeader) {
       this.o.log.warn('lost the scheduler lease; another server leads now');
       this.scheduler.stopLeading();
     } else if (mine) await this.scheduler.refreshPaused();
   }
 
+  private async recover(): Promise<void> {
+    try {
+      const n = await recoverFires({ store: this.o.store, fires: this.o.fires, scheduler: this.scheduler, log: this.o.log });
+      if (n > 0) this.o.log.info(`recovered ${n} fires left open by an earlier leader`);
+    } catch (err) {
+      this.o.log.error(`recovering open fires failed: ${(err as Error).message}; they are tried again when this server next gains the lead`);
+    }
+  }
+
   /** Stops firing, lets stages in flight finish for `graceMs`, records the rest as interrupted. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     if (this.leaseTimer) clearInterval(this.leaseTimer);
-    await this.renewing.catch(() => undefined);
+    await this.renewing;
+    await this.recovering;
     await this.folder.close();
     await this.scheduler.shutdown(graceMs);
     this.execs.abort();

@@ -49,11 +49,43 @@ export interface ServeProcess {
   apiUrl(): Promise<string>;
 }
 
+const live = new Set<ServeProcess>();
+const started: ChildProcess[] = [];
+
+// A failed test must not leave its servers (and their stage processes) firing into the next tests.
+process.on('exit', () => {
+  for (const s of live) killGroup(s.child, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Ends the servers a test left running (it failed before stopping them), with every stage process they
+ * started, and prints the end of their logs for the failure's diagnosis. For `test.afterEach`.
+ */
+export async function endLeftoverServers(): Promise<void> {
+  for (const s of [...live]) {
+    process.stdout.write(`# a server was left running; the end of its log:\n${s.log.slice(-40).map((l) => `#   ${JSON.stringify(l)}`).join('\n')}\n`);
+    killGroup(s.child, 'SIGKILL');
+    await s.exit;
+  }
+  // Stage processes a server killed with -9 left behind (still in its group).
+  for (const child of started.splice(0)) killGroup(child, 'SIGKILL');
+}
+
 /** `datamill serve` as a real process (JSON log lines on stderr, kept for assertions). */
 export function startServe(dir: string, args: string[], env: Record<string, string>): ServeProcess {
   // Several servers run at once in the suite: each API on a free port unless the test picks one.
   const withPort = args.includes('--port') ? args : [...args, '--port', '0'];
-  const child = spawn(process.execPath, [CLI, 'serve', ...withPort], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so a leftover server is ended together with its stage processes. `kill -9`
+  // in a test (child.kill) still hits the server alone, leaving its stage processes orphaned, as a crash does.
+  const child = spawn(process.execPath, [CLI, 'serve', ...withPort], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let err = '';
   const log: Array<Record<string, unknown>> = [];
   child.stderr!.on('data', (d: Buffer) => {
@@ -70,7 +102,7 @@ export function startServe(dir: string, args: string[], env: Record<string, stri
   });
   child.stdout!.resume();
   const exit = once(child, 'exit').then(([code]) => code as number | null);
-  return {
+  const serve: ServeProcess = {
     child, log, exit,
     stderr: () => log.map((l) => String(l.message)).join('\n'),
     apiUrl: () => waitFor('the API to listen', () => log.find((l) => typeof l.api === 'string')?.api as string | undefined, 60_000),
@@ -79,6 +111,10 @@ export function startServe(dir: string, args: string[], env: Record<string, stri
       return exit;
     },
   };
+  live.add(serve);
+  started.push(child);
+  void exit.then(() => live.delete(serve));
+  return serve;
 }
 
 /** Polls until `check` returns a value (not undefined/false); fails with `what` after `timeoutMs`. */

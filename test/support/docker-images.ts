@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
@@ -33,9 +33,16 @@ function packageFiles(roots: string[]): string[] {
   return list.split('\n').filter((p) => p.startsWith('/'));
 }
 
-/** Canonical paths (merged /usr: /bin/sh → /usr/bin/sh), existing ones only, with every parent folder. */
+/**
+ * Canonical paths (merged /usr: /bin/sh → /usr/bin/sh), existing ones only, with every parent folder. A
+ * symlink comes with the file it points to: `ldd` names libstdc++.so.6, a link to libstdc++.so.6.0.30.
+ */
 function canonical(paths: string[]): string[] {
   const out = new Set<string>();
+  const add = (path: string) => {
+    for (let d = dirname(path); d !== '/'; d = dirname(d)) out.add(d);
+    out.add(path);
+  };
   for (const p of paths) {
     let real: string;
     try {
@@ -44,8 +51,8 @@ function canonical(paths: string[]): string[] {
     } catch {
       continue;
     }
-    for (let d = dirname(real); d !== '/'; d = dirname(d)) out.add(d);
-    out.add(real);
+    add(real);
+    if (lstatSync(real).isSymbolicLink()) add(realpathSync(real));
   }
   return [...out].sort();
 }
@@ -59,7 +66,8 @@ function walk(dir: string): string[] {
 
 /** Imports a root filesystem made of `paths` from this host, plus a minimal /etc/passwd with the `node` user. */
 function importRootfs(host: string, tag: string, paths: string[], changes: string[]): void {
-  const hash = createHash('sha256').update(paths.join('\n')).update(changes.join('\n')).update(sh('node --version; stat -c %Y /var/lib/dpkg/status')).digest('hex').slice(0, 16);
+  const files = canonical(paths);
+  const hash = createHash('sha256').update(files.join('\n')).update(changes.join('\n')).update(sh('node --version; stat -c %Y /var/lib/dpkg/status')).digest('hex').slice(0, 16);
   if (labelOf(host, tag, 'datamill.inputs') === hash) return;
   const staging = mkdtempSync(join(tmpdir(), 'datamill-rootfs-'));
   try {
@@ -71,7 +79,7 @@ function importRootfs(host: string, tag: string, paths: string[], changes: strin
     const list = join(staging, '..', `${relative(tmpdir(), staging)}.list`);
     // What the staging folder holds must not come twice (the engine refuses duplicate paths).
     const staged = new Set(walk(staging).map((p) => relative(staging, p)));
-    writeFileSync(list, canonical(paths).map((p) => p.slice(1)).filter((p) => !staged.has(p)).join('\n') + '\n');
+    writeFileSync(list, files.map((p) => p.slice(1)).filter((p) => !staged.has(p)).join('\n') + '\n');
     const args = ['import', ...changes.flatMap((c) => ['-c', c]), '-c', `LABEL datamill.inputs=${hash}`, '-', tag];
     // Streamed: the build base is ~500 MB.
     execFileSync('bash', ['-c', 'set -o pipefail; tar -c -C "$1" . -C / --no-recursion -T "$2" 2>/dev/null | docker -H "$3" "${@:4}"', 'import-rootfs', staging, list, host, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -1,4 +1,5 @@
-import { chown, lstat, mkdir, readdir } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, stat } from 'node:fs/promises';
+import { SpecError } from '../../core/errors.js';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileBufferRoot } from '../../buffer/file-buffer.js';
 import type { StageName } from '../../buffer/manifest.js';
@@ -32,8 +33,10 @@ export function stageNetwork(spec: JobSpec, stage: StageName): 'none' | 'host' {
 export function containerUser(env: NodeJS.ProcessEnv = process.env): { uid: number; gid: number } {
   const forced = env.DATAMILL_CONTAINER_USER;
   if (forced) {
-    const [uid, gid] = forced.split(':').map(Number);
-    return { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 };
+    const m = /^(\d+)(?::(\d+))?$/.exec(forced.trim());
+    if (!m || Number(m[1]) === 0) throw new SpecError(`DATAMILL_CONTAINER_USER=${forced}: expected UID:GID of an unprivileged user, like 1000:1000 (containers never run as root)`, { details: { where: 'DATAMILL_CONTAINER_USER', value: forced, expected: 'UID:GID, UID above 0' } });
+    const uid = Number(m[1]);
+    return { uid, gid: m[2] === undefined ? uid : Number(m[2]) };
   }
   const uid = process.getuid?.() ?? 1000;
   return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid: process.getgid?.() ?? uid };
@@ -44,11 +47,12 @@ function argValue(args: string[], name: string): string {
   return i >= 0 ? args[i + 1] ?? '' : '';
 }
 
-/** The folder part of a glob ("data/events-*.csv" → "data"), the part a mount must cover. */
-function globRoot(path: string): string {
+/** The folder part of a glob ("data/events-*.csv" → "data", "events-*.csv" → "."), the part a mount must cover. */
+export function globRoot(path: string): string {
   const parts = path.split('/');
   const i = parts.findIndex((p) => /[*?[\]{}]/.test(p));
-  return i < 0 ? dirname(path) : parts.slice(0, i).join('/') || '/';
+  if (i < 0) return dirname(path);
+  return parts.slice(0, i).join('/') || (path.startsWith('/') ? '/' : '.');
 }
 
 const inside = (dir: string, path: string) => {
@@ -64,6 +68,24 @@ async function handOver(dir: string, uid: number, gid: number): Promise<void> {
     if (entry.isDirectory()) await handOver(path, uid, gid);
     else if (!(await lstat(path)).isSymbolicLink()) await chown(path, uid, gid);
   }
+}
+
+/**
+ * A mounted folder keeps its owner and mode inside the container: one the container user cannot enter
+ * (a mkdtemp folder, /root) would fail the stage with EACCES deep in its connector. Said up front instead.
+ */
+async function assertReadable(path: string, user: { uid: number; gid: number }): Promise<void> {
+  if (user.uid === 0) return;
+  const s = await stat(path);
+  const bits = s.uid === user.uid ? (s.mode >> 6) & 7 : s.gid === user.gid ? (s.mode >> 3) & 7 : s.mode & 7;
+  const need = s.isDirectory() ? 5 : 4;
+  if ((bits & need) === need) return;
+  const mode = (s.mode & 0o777).toString(8).padStart(4, '0');
+  // Containers never run as root, so root's folders have one fix: opening them.
+  const owner = s.uid === 0 ? '' : `, or run the containers as its owner with DATAMILL_CONTAINER_USER=${s.uid}:${s.gid}`;
+  throw new SpecError(`${path} is mounted into the stage containers but their user ${user.uid}:${user.gid} cannot read it (mode ${mode}, owner ${s.uid}:${s.gid}): chmod o+rx ${s.isDirectory() ? 'the folder' : 'the file'}${owner}`, {
+    details: { where: path, value: mode, expected: `readable by ${user.uid}:${user.gid}` },
+  });
 }
 
 /**
@@ -94,6 +116,7 @@ export async function stageContainerRequest(spec: JobSpec, task: TaskSpec, image
     await mkdir(dir, { recursive: true });
     binds.set(dir, 'rw');
   }
+  for (const [path, mode] of binds) if (mode === 'ro') await assertReadable(path, user);
   const env: Record<string, string> = {};
   for (const m of JSON.stringify(spec).matchAll(/\$\{env:([^}]+)\}/g)) {
     const value = process.env[m[1]!];
