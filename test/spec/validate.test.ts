@@ -103,8 +103,11 @@ test('the committed JSON Schema of the job format is the one generated from the 
 });
 
 test('every example job in jobs/ validates', async () => {
-  const r = await datamill(['validate', join(repoRoot(), 'jobs/examples/site-stats.yaml')]);
-  assert.equal(r.code, 0, r.stderr);
+  const r = await datamill(['validate', join(repoRoot(), 'jobs/examples')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const name of ['site-stats.yaml', 'orders-incremental.yaml', 'production/orders-api-to-elasticsearch.yaml', 'production/customers-orders-to-redshift.yaml']) {
+    assert.match(r.stdout, new RegExp(`jobs/examples/${name.replace('.', '\\.')}: ok`), `${name} is among the files validated`);
+  }
 });
 
 test('a value that is a whole ${param:…} takes the parameter as a number or boolean when it looks like one', () => {
