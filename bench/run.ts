@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --rows N] [--repeat R]`: the end-to-end benchmark of issue #2. Generates the deterministic
- * web-traffic CSV, runs a job (adapt all ten fields typed, filter, derive a ratio, drop a column) into
- * PostgreSQL with every stage an isolated process, and in the same run times `psql \copy` of the same
- * file into an equal table: the physical limit. Prints wall times, the ratio, rows/s and each stage's
- * peak RSS, and saves them under bench/results/.
+ * `npm run bench [-- --rows N] [--repeat R] [--executor docker]`: the end-to-end benchmark of issue #2.
+ * Generates the deterministic web-traffic CSV, runs a job (adapt all ten fields typed, filter, derive a
+ * ratio, drop a column) into PostgreSQL with every stage an isolated process (or, with `--executor docker`,
+ * every stage in a container of the project's image, on a private dockerd: bench/docker-engine.ts), and
+ * in the same run times `psql \copy` of the same file into an equal table: the physical limit. Prints
+ * wall times, the ratio, rows/s and each stage's peak RSS, and saves them under bench/results/.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import pg from 'pg';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { writeTrafficCsv } from './traffic-data.js';
 import { startBenchS3, type BenchS3 } from './s3-buffer.js';
+import { benchEngine, type BenchEngine } from './docker-engine.js';
 
 const rowsArg = process.argv.indexOf('--rows');
 const ROWS = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
@@ -24,6 +26,9 @@ const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 3;
 const bufferArg = process.argv.indexOf('--buffer');
 /** `--buffer s3`: each round also runs the job with its buffer on s3rver. */
 const S3_BUFFER = bufferArg > 0 && process.argv[bufferArg + 1] === 's3';
+const executorArg = process.argv.indexOf('--executor');
+const EXECUTOR = executorArg > 0 ? process.argv[executorArg + 1]! : 'process';
+if (EXECUTOR !== 'process' && EXECUTOR !== 'docker') throw new Error(`--executor ${EXECUTOR}: expected process or docker`);
 
 interface Round {
   psql_copy_seconds: number;
@@ -37,9 +42,9 @@ interface Round {
 const TABLE_DDL = `(event_id bigint, ts timestamptz, site_id integer, user_id uuid, country char(2), url text,
   views integer, clicks integer, revenue numeric(12,2), user_agent text)`;
 
-function jobYaml(csv: string, url: string, buffer = 'buffer: file://buffer', table = 'traffic_job'): string {
+function jobYaml(csv: string, url: string, buffer = 'buffer: file://buffer', table = 'traffic_job', image: string | null = null): string {
   return `job: bench-traffic
-${buffer}
+${image ? `executor: docker\nimage: ${image}\n` : ''}${buffer}
 retries: { attempts: 1 }
 extract: { from: csv, path: "${csv}" }
 adapt:
@@ -100,12 +105,15 @@ async function main(): Promise<void> {
   const server = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'datamill-bench-run-'));
   const s3: BenchS3 | null = S3_BUFFER ? await startBenchS3() : null;
+  const docker: BenchEngine | null = EXECUTOR === 'docker' ? await benchEngine() : null;
+  // The containers' unprivileged user reads the job folder (mkdtemp makes it 0700).
+  if (docker) chmodSync(work, 0o755);
   try {
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
     const jobFile = join(work, 'bench.yaml');
-    writeFileSync(jobFile, jobYaml(csv, server.url));
-    const env = { ...process.env, DATAMILL_HOME: join(work, 'home') };
+    writeFileSync(jobFile, jobYaml(csv, server.url, undefined, undefined, docker?.image ?? null));
+    const env = { ...process.env, DATAMILL_HOME: join(work, 'home'), ...(docker ? { DOCKER_HOST: docker.host } : {}) };
     const rounds: Round[] = [];
     // Alternate copy and job, several rounds: a shared 2-core machine is noisy, the median is not.
     for (let round = 1; round <= REPEAT; round++) {
@@ -148,6 +156,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       rows: ROWS,
+      executor: EXECUTOR,
       input_bytes: bytes,
       rounds: rounds.length,
       ratio_median: median.ratio,
@@ -161,7 +170,7 @@ async function main(): Promise<void> {
     const lines = [
       `rows: ${ROWS.toLocaleString()} (${(bytes / 2 ** 20).toFixed(0)} MiB), ${rounds.length} rounds; the median round:`,
       `psql \\copy: ${median.psql_copy_seconds}s`,
-      `datamill job: ${median.job_seconds}s (${result.job_rows_per_second.toLocaleString()} input rows/s, every stage its own process)`,
+      `datamill job: ${median.job_seconds}s (${result.job_rows_per_second.toLocaleString()} input rows/s, every stage ${docker ? 'in its own container' : 'its own process'})`,
       `ratio: ${median.ratio} (min ${result.ratio_min}, max ${result.ratio_max})`,
       ...median.stages.map((s) => `  ${s.stage.padEnd(9)} ${String(s.seconds).padStart(6)}s  peak RSS ${String(s.peak_rss_mb).padStart(6)} MiB  cpu ${s.cpu_seconds}s`),
       `highest stage peak RSS in any round: ${result.max_stage_peak_rss_mb} MiB`,
@@ -169,10 +178,11 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, `e2e-${s3 ? 's3-' : ''}${ROWS}.json`), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(RESULTS, `e2e-${docker ? 'docker-' : ''}${s3 ? 's3-' : ''}${ROWS}.json`), JSON.stringify(result, null, 2) + '\n');
   } finally {
     server.stop();
     s3?.stop();
+    await docker?.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
