@@ -13,7 +13,10 @@ import { SqliteScheduleStore } from '../../src/schedule/sqlite-schedule-store.js
 import { DatamillServer } from '../../src/serve/server.js';
 import { SqliteStateStore } from '../../src/state/sqlite-store.js';
 import { testDatabase, type TestDatabase } from '../support/database.js';
-import { FIRES_TABLE, serveWorkspace, slotJob, startServe, testClock, waitFor } from './serve-fixture.js';
+import { endLeftoverServers, FIRES_TABLE, serveWorkspace, slotJob, startServe, testClock, waitFor } from './serve-fixture.js';
+
+/** In-process servers not closed yet: a failed test's server must not go on firing. */
+const open = new Set<{ close(): Promise<void> }>();
 
 /** A server in this process (to call its ServeControl), on real stores, real stage processes, real PostgreSQL. */
 function inProcess(ws: ReturnType<typeof serveWorkspace>, clock: Clock): { server: DatamillServer; lines: string[]; state: SqliteStateStore; fires: SqliteScheduleStore; close(): Promise<void> } {
@@ -24,11 +27,14 @@ function inProcess(ws: ReturnType<typeof serveWorkspace>, clock: Clock): { serve
   const fires = new SqliteScheduleStore(join(ws.home, 'state.db'));
   const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream })]);
   const server = new DatamillServer({ jobsDir: ws.jobs, home: ws.home, store: state, fires, executor: new ProcessExecutor(), pool: new ResourcePool(poolCapacity()), clock, log, leaseTtlMs: 2000 });
-  return { server, lines, state, fires, async close() {
+  const handle = { server, lines, state, fires, async close() {
+    open.delete(handle);
     await server.stop(60_000);
     await fires.close();
     await state.close();
   } };
+  open.add(handle);
+  return handle;
 }
 
 let db: TestDatabase;
@@ -36,6 +42,10 @@ test.before(async () => {
   db = await testDatabase();
   await db.query(FIRES_TABLE);
   process.env.WAREHOUSE_URL = db.url;
+});
+test.afterEach(async () => {
+  await endLeftoverServers();
+  for (const s of [...open]) await s.close().catch(() => undefined);
 });
 test.after(() => db.drop());
 
