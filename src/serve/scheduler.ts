@@ -354,8 +354,17 @@ export class Scheduler {
   /** The leader re-reads pauses set through another server. */
   async refreshPaused(): Promise<void> {
     const now = await this.o.fires.pausedJobs();
-    for (const job of this.paused) if (!now.has(job)) this.next.delete(job);
+    let resumed = false;
+    for (const job of this.paused) {
+      if (now.has(job)) continue;
+      // Resumed through another server: as a resume here, from the next slot, the paused ones not caught up.
+      const schedule = this.jobs.get(job)?.schedule;
+      if (schedule) this.next.set(job, schedule.nextAfter(this.o.clock.now()));
+      else this.next.delete(job);
+      resumed = true;
+    }
     this.paused = now;
+    if (resumed) this.wake();
   }
 
   activeRuns(job: string): number {

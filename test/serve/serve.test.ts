@@ -51,13 +51,16 @@ test.after(() => db.drop());
 
 test('serve watches its folder: a broken file is reported and skipped, an added job starts firing, a removed one stops', async () => {
   const ws = serveWorkspace();
-  ws.job('alpha', slotJob('alpha', { cron: '* * * * *', concurrency: 'allow' }));
+  // forbid: a job runs one slot at a time (slots meanwhile are recorded as skipped), so the fast clock
+  // (a slot every 3 s) never piles up runs on a loaded machine and beta's first run does not queue
+  // behind a backlog of alpha's.
+  ws.job('alpha', slotJob('alpha', { cron: '* * * * *', concurrency: 'forbid' }));
   writeFileSync(join(ws.jobs, 'broken.yaml'), 'job: broken\nschedule: { cron: "0 3 * *" }\n');
   const serve = startServe(ws.dir, ['--jobs', 'jobs'], { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url, DATAMILL_CLOCK: testClock('2026-02-01T00:00:57Z', 20) });
   const fires = new SqliteScheduleStore(join(ws.home, 'state.db'));
   await waitFor('alpha to run a slot', async () => (await fires.listFires({ job: 'alpha', statuses: ['succeeded'] })).length >= 1);
   assert.match(serve.stderr(), /job file broken\.yaml is broken and skipped: broken\.yaml:\d+:\d+: /);
-  ws.job('beta', slotJob('beta', { cron: '* * * * *', concurrency: 'allow' }));
+  ws.job('beta', slotJob('beta', { cron: '* * * * *', concurrency: 'forbid' }));
   await waitFor('beta, added while serving, to run a slot', async () => (await fires.listFires({ job: 'beta', statuses: ['succeeded'] })).length >= 1);
   // The same server answers its HTTP API: jobs with their next fire, the broken file, the pool.
   const api = await serve.apiUrl();
@@ -112,7 +115,7 @@ test('pause is durable across a restart, and a resumed job fires again without r
   const ws = serveWorkspace();
   const buffer = `file://${ws.dir}/.datamill/buffer`;
   ws.job('quiet', slotJob('quiet', { cron: '* * * * *', catchup: '1h', concurrency: 'allow', buffer }));
-  ws.job('metronome', slotJob('metronome', { cron: '* * * * *', concurrency: 'allow', buffer }));
+  ws.job('metronome', slotJob('metronome', { cron: '* * * * *', concurrency: 'forbid', buffer }));
   const clock = acceleratedClock(Date.parse('2026-04-01T00:00:50Z'), Date.now(), 20);
   let s = inProcess(ws, clock);
   await s.server.start();
