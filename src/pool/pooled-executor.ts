@@ -19,6 +19,12 @@ function requestOf(task: Pick<TaskSpec, 'run' | 'stage' | 'resources' | 'tenant'
   };
 }
 
+/** What ends a task's wait for the pool: its cancellation, or the server draining. */
+function waitSignal(task: Pick<TaskSpec, 'signal' | 'drain'>): AbortSignal | undefined {
+  if (task.signal && task.drain) return AbortSignal.any([task.signal, task.drain]);
+  return task.signal ?? task.drain;
+}
+
 /** Gives the lease back when the task ends, however it ends. */
 function holding(handle: TaskHandle, lease: PoolLease): TaskHandle {
   const exit = handle.wait().finally(() => lease.release());
@@ -45,7 +51,7 @@ export class PooledExecutor implements Executor {
   }
 
   async start(task: TaskSpec): Promise<TaskHandle> {
-    const lease = await this.pool.acquire(requestOf(task, this.defaults), task.signal);
+    const lease = await this.pool.acquire(requestOf(task, this.defaults), waitSignal(task));
     try {
       return holding(await this.inner.start(task), lease);
     } catch (err) {
@@ -75,7 +81,8 @@ export class PooledExecutor implements Executor {
   private waitThenGo(held: PreparedTask, task: TaskSpec, request: PoolRequest): TaskHandle {
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort();
-    task.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const outer = waitSignal(task);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
     let inner: TaskHandle | null = null;
     let admitted!: () => void;
     const running = new Promise<void>((resolve) => (admitted = resolve));
@@ -88,7 +95,7 @@ export class PooledExecutor implements Executor {
         if (abort.signal.aborted) return NEVER_RAN;
         throw err;
       } finally {
-        task.signal?.removeEventListener('abort', onOuterAbort);
+        outer?.removeEventListener('abort', onOuterAbort);
       }
       // The held process may have died while the task waited: then start a fresh one.
       try {

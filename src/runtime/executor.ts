@@ -18,6 +18,8 @@ export interface TaskSpec {
   priority?: number;
   /** Cancels the task, also while it still waits for the pool. */
   signal?: AbortSignal;
+  /** A server shutting down: the task, if still waiting for the pool, never starts (a running one goes on). */
+  drain?: AbortSignal;
 }
 
 export interface TaskExit {

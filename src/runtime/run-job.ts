@@ -248,7 +248,7 @@ async function runStage(job: LoadedJob, run: RunRecord, stage: StageName, buffer
   for (let attempt = firstAttempt; ; attempt++) {
     options.onEvent?.({ type: 'stage-start', stage, attempt, totalRows: inputManifest?.rows ?? null });
     const ahead = attempt === firstAttempt ? prepared : undefined;
-    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), ...(ahead ? { prepared: ahead } : {}), ...(onRunning ? { onRunning } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
+    const outcome = await runStageAttempt({ job, run, stage, attempt, settings: s, log, store: options.store, executor: options.executor, ...(options.signal ? { signal: options.signal } : {}), ...(options.drain ? { drain: options.drain } : {}), ...(ahead ? { prepared: ahead } : {}), ...(onRunning ? { onRunning } : {}), onProgress: (rows) => options.onEvent?.({ type: 'progress', stage, rows }) });
     options.onEvent?.({ type: 'stage-end', stage, attempt, outcome });
     if (outcome.ok) return outcome.figures;
     const error = outcome.error!;

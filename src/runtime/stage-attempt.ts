@@ -37,7 +37,7 @@ const num = (v: unknown) => (typeof v === 'number' ? v : null);
 /** Runs one attempt of one stage on the executor, streaming its output into the run log, and records it. */
 export async function runStageAttempt(a: {
   job: LoadedJob; run: RunRecord; stage: StageName; attempt: number; settings: { timeoutMs: number | null; cpus: number; memoryBytes: number };
-  log: winston.Logger; store: StateStore; executor: Executor; signal?: AbortSignal; onProgress(rows: number): void;
+  log: winston.Logger; store: StateStore; executor: Executor; signal?: AbortSignal; drain?: AbortSignal; onProgress(rows: number): void;
   /** This attempt's process, started ahead of time by the runtime. */
   prepared?: PreparedTask;
   /** Called once the attempt's task runs (admitted by the pool), not while it waits for it. */
@@ -54,6 +54,7 @@ export async function runStageAttempt(a: {
     timeoutMs: a.settings.timeoutMs,
     tenant: run.tenant, job: run.job,
     ...(a.signal ? { signal: a.signal } : {}),
+    ...(a.drain ? { drain: a.drain } : {}),
     onLine(line, stream) {
       let entry: Record<string, unknown> | null = null;
       if (line.startsWith('{')) {

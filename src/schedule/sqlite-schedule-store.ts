@@ -21,6 +21,8 @@ const MIGRATIONS = [
 /** The scheduler's records in the state store's SQLite file, on a connection of its own. */
 export class SqliteScheduleStore implements ScheduleStore {
   private readonly db: Database.Database;
+  /** Prepared once per SQL text: preparing costs more than running these small statements. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -41,7 +43,7 @@ export class SqliteScheduleStore implements ScheduleStore {
   }
 
   async claimFires(fires: FireRecord[]): Promise<FireRecord[]> {
-    const insert = this.db.prepare('INSERT OR IGNORE INTO schedule_fires (job, slot, status, run_id, fired_at, origin, reason, resumes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.statement('INSERT OR IGNORE INTO schedule_fires (job, slot, status, run_id, fired_at, origin, reason, resumes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     return this.db.transaction(() => fires.filter((f) => insert.run(f.job, f.slot, f.status, f.runId, f.firedAt, f.origin, f.reason, f.resumes).changes === 1)).immediate();
   }
 
@@ -49,43 +51,54 @@ export class SqliteScheduleStore implements ScheduleStore {
     const cols: Record<string, string> = { status: 'status', runId: 'run_id', reason: 'reason', resumes: 'resumes' };
     const keys = Object.keys(patch).filter((k) => cols[k]);
     if (keys.length === 0) return;
-    this.db.prepare(`UPDATE schedule_fires SET ${keys.map((k) => `${cols[k]} = ?`).join(', ')} WHERE job = ? AND slot = ?`).run(...keys.map((k) => (patch as Record<string, unknown>)[k] ?? null), job, slot);
+    this.statement(`UPDATE schedule_fires SET ${keys.map((k) => `${cols[k]} = ?`).join(', ')} WHERE job = ? AND slot = ?`).run(...keys.map((k) => (patch as Record<string, unknown>)[k] ?? null), job, slot);
   }
 
   async getFire(job: string, slot: string): Promise<FireRecord | null> {
-    const r = this.db.prepare('SELECT * FROM schedule_fires WHERE job = ? AND slot = ?').get(job, slot) as Row | undefined;
+    const r = this.statement('SELECT * FROM schedule_fires WHERE job = ? AND slot = ?').get(job, slot) as Row | undefined;
     return r ? fireFromRow(r) : null;
   }
 
   async listFires(q: FireQuery = {}): Promise<FireRecord[]> {
     const { sql, args } = fireWhere(q, () => '?');
-    return (this.db.prepare(`SELECT * FROM schedule_fires ${sql}`).all(...args) as Row[]).map(fireFromRow);
+    return (this.statement(`SELECT * FROM schedule_fires ${sql}`).all(...args) as Row[]).map(fireFromRow);
   }
 
   async registerJob(job: string, at: string): Promise<string> {
-    this.db.prepare('INSERT OR IGNORE INTO schedule_jobs (job, first_seen) VALUES (?, ?)').run(job, at);
-    return (this.db.prepare('SELECT first_seen FROM schedule_jobs WHERE job = ?').get(job) as { first_seen: string }).first_seen;
+    this.statement('INSERT OR IGNORE INTO schedule_jobs (job, first_seen) VALUES (?, ?)').run(job, at);
+    return (this.statement('SELECT first_seen FROM schedule_jobs WHERE job = ?').get(job) as { first_seen: string }).first_seen;
   }
 
   async setPaused(job: string, paused: boolean): Promise<void> {
-    if (paused) this.db.prepare('INSERT OR IGNORE INTO schedule_paused (job, paused_at) VALUES (?, ?)').run(job, new Date().toISOString());
-    else this.db.prepare('DELETE FROM schedule_paused WHERE job = ?').run(job);
+    if (paused) this.statement('INSERT OR IGNORE INTO schedule_paused (job, paused_at) VALUES (?, ?)').run(job, new Date().toISOString());
+    else this.statement('DELETE FROM schedule_paused WHERE job = ?').run(job);
   }
 
   async pausedJobs(): Promise<Set<string>> {
-    return new Set((this.db.prepare('SELECT job FROM schedule_paused').all() as Array<{ job: string }>).map((r) => r.job));
+    return new Set((this.statement('SELECT job FROM schedule_paused').all() as Array<{ job: string }>).map((r) => r.job));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    const r = this.db.prepare(`INSERT INTO schedule_leases (name, holder, expires_ms) VALUES (?, ?, ?)
+    const r = this.statement(`INSERT INTO schedule_leases (name, holder, expires_ms) VALUES (?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
       WHERE schedule_leases.holder = excluded.holder OR schedule_leases.expires_ms < ?`).run(name, holder, now + ttlMs, now);
     return r.changes === 1;
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    this.db.prepare('DELETE FROM schedule_leases WHERE name = ? AND holder = ?').run(name, holder);
+    this.statement('DELETE FROM schedule_leases WHERE name = ? AND holder = ?').run(name, holder);
+  }
+
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      // The texts are few (one per query shape); the bound only guards against a caller that varies them.
+      if (this.statements.size >= 500) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   async close(): Promise<void> {

@@ -136,7 +136,7 @@ export class Scheduler {
       for (const f of mine) if (f.status === 'skipped') this.o.log.warn(`${job.name}: slot ${f.slot} skipped: ${f.reason}`, { job: job.name, slot: f.slot });
       await this.dispatch(job, mine.filter((f) => f.status !== 'skipped'));
     }
-    this.arm(now);
+    this.arm();
   }
 
   /** The fires due for a job at `now`: slots since its last one, older than catchup recorded as skipped. */
@@ -178,7 +178,10 @@ export class Scheduler {
   }
 
   /** Sleeps until the earliest next slot (on the scheduler's clock). */
-  private arm(now: number): void {
+  private arm(): void {
+    // Now, not when the tick began: a tick that recorded and started many fires took a while, and the
+    // next slot must not be late by that long.
+    const now = this.o.clock.now();
     let earliest = Infinity;
     for (const [name, t] of this.next) if (t !== null && this.jobs.has(name) && !this.paused.has(name)) earliest = Math.min(earliest, t);
     if (earliest === Infinity) return;
@@ -354,8 +357,17 @@ export class Scheduler {
   /** The leader re-reads pauses set through another server. */
   async refreshPaused(): Promise<void> {
     const now = await this.o.fires.pausedJobs();
-    for (const job of this.paused) if (!now.has(job)) this.next.delete(job);
+    let resumed = false;
+    for (const job of this.paused) {
+      if (now.has(job)) continue;
+      // Resumed through another server: as a resume here, from the next slot, the paused ones not caught up.
+      const schedule = this.jobs.get(job)?.schedule;
+      if (schedule) this.next.set(job, schedule.nextAfter(this.o.clock.now()));
+      else this.next.delete(job);
+      resumed = true;
+    }
     this.paused = now;
+    if (resumed) this.wake();
   }
 
   activeRuns(job: string): number {

@@ -4,7 +4,7 @@ import { testDatabase, type TestDatabase } from '../support/database.js';
 import { PostgresScheduleStore } from '../../src/schedule/postgres-schedule-store.js';
 import { PostgresStateStore } from '../../src/state/postgres-store.js';
 import type { FireRecord } from '../../src/schedule/schedule-store.js';
-import { endLeftoverServers, FIRES_TABLE, serveWorkspace, slotJob, startServe, testClock, waitFor } from './serve-fixture.js';
+import { endLeftoverServers, FIRES_TABLE, pauseJobs, serveWorkspace, slotJob, startServe, testClock, waitFor } from './serve-fixture.js';
 
 /**
  * Real `datamill serve` processes on a real PostgreSQL (`--state`: runs and fire records; and the
@@ -14,6 +14,13 @@ import { endLeftoverServers, FIRES_TABLE, serveWorkspace, slotJob, startServe, t
  */
 
 test.afterEach(endLeftoverServers);
+
+/**
+ * How long a wait for runs to finish may take. A run takes seconds, but other work on a shared 2-core
+ * machine has been seen to stretch one to a minute and more; the tests pause their jobs first, so what
+ * they wait for is a fixed amount of work, and a generous deadline only matters when the machine crawls.
+ */
+const COMPLETION_MS = 480_000;
 
 async function loadedSlots(db: TestDatabase): Promise<Map<string, number>> {
   const rows = await db.query<{ job: string; slot: string; n: string }>('SELECT job, slot, count(*) AS n FROM fires GROUP BY job, slot');
@@ -73,12 +80,14 @@ test('kill -9 of the server during a run: on restart the run resumes and complet
   const missed = Math.floor(clockNow() / 60_000) * 60_000 + 60_000;
   await waitFor('a slot to pass while the server is down', () => clockNow() > missed + 5_000);
   const second = startServe(ws.dir, args, env);
-  await waitFor('the interrupted run to complete', async () => (await state.getRun(inFlight.id))?.status === 'succeeded');
-  await waitFor('the missed slot to succeed', async () => (await fires.getFire('tick', new Date(missed).toISOString()))?.status === 'succeeded');
+  await waitFor('the missed slot and a third one to be fired', async () => (await fires.getFire('tick', new Date(missed).toISOString())) && (await fires.listFires({ job: 'tick' })).length >= 3);
+  await pauseJobs(second, ['tick']);
+  await waitFor('the interrupted run to complete', async () => (await state.getRun(inFlight.id))?.status === 'succeeded', COMPLETION_MS);
+  await waitFor('the missed slot to succeed', async () => (await fires.getFire('tick', new Date(missed).toISOString()))?.status === 'succeeded', COMPLETION_MS);
   await waitFor('the first three slots to succeed', async () => {
     const all = await fires.listFires({ job: 'tick' });
     return all.length >= 3 && all.slice(0, 3).every((f) => f.status === 'succeeded');
-  });
+  }, COMPLETION_MS);
   assert.equal(await second.stop(), 0);
   const all = await fires.listFires({ job: 'tick' });
   assert.ok(all.find((f) => f.runId === inFlight.id && f.status === 'succeeded' && f.resumes === 1), 'the interrupted run was resumed once and succeeded');
@@ -107,8 +116,10 @@ test('kill -9 of the server right after a fire is recorded: the restarted server
   assert.equal(claimed.status, 'fired', 'the fire was recorded before its run started');
   assert.equal(claimed.runId, null);
   const second = startServe(ws.dir, args, { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url, DATAMILL_CLOCK: clock });
-  await waitFor('the recorded slot to run', async () => (await fires.getFire('tock', claimed.slot))?.status === 'succeeded');
-  await waitFor('the slot after it too', async () => (await fires.listFires({ job: 'tock', statuses: ['succeeded'] })).length >= 3);
+  await waitFor('the slot after it to be fired', async () => (await fires.listFires({ job: 'tock' })).length >= 3);
+  await pauseJobs(second, ['tock']);
+  await waitFor('the recorded slot to run', async () => (await fires.getFire('tock', claimed.slot))?.status === 'succeeded', COMPLETION_MS);
+  await waitFor('the slot after it too', async () => (await fires.listFires({ job: 'tock', statuses: ['succeeded'] })).length >= 3, COMPLETION_MS);
   assert.equal(await second.stop(), 0);
   const all = await fires.listFires({ job: 'tock' });
   assert.equal(all.find((f) => f.slot === claimed.slot)?.resumes, 1, 'the restarted server started the recorded slot (and no one else did)');
@@ -141,10 +152,15 @@ test(`two servers on one PostgreSQL: ${JOBS} jobs fire each slot exactly once, a
   one.child.kill('SIGKILL');
   await one.exit;
   await waitFor('the second server to take over', () => two.log.some((l) => /leads the scheduler/.test(String(l.message))), 60_000);
+  await waitFor('the second slot of every job to be fired', async () => {
+    const all = await fires.listFires();
+    return names.every((n) => all.filter((f) => f.job === n).length >= 2);
+  });
+  await pauseJobs(two, names);
   await waitFor('the first two slots of every job to succeed', async () => {
     const done = await fires.listFires({ statuses: ['succeeded'] });
     return names.every((n) => done.filter((f) => f.job === n).length >= 2);
-  });
+  }, COMPLETION_MS);
   assert.equal(await two.stop(), 0);
   const all = await fires.listFires();
   assert.ok(all.length >= 2 * JOBS);

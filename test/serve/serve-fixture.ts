@@ -117,8 +117,20 @@ export function startServe(dir: string, args: string[], env: Record<string, stri
   return serve;
 }
 
+/**
+ * Pauses jobs through the server's HTTP API, as a user would. Tests pause once they have the slots they
+ * assert on, so the fast clock stops adding runs that would only slow the ones they wait for.
+ */
+export async function pauseJobs(serve: ServeProcess, jobs: string[]): Promise<void> {
+  const api = await serve.apiUrl();
+  for (const job of jobs) {
+    const res = await fetch(`${api}/api/jobs/${job}/pause`, { method: 'POST' });
+    if (res.status !== 200) throw new Error(`pause ${job}: HTTP ${res.status} ${await res.text()}`);
+  }
+}
+
 /** Polls until `check` returns a value (not undefined/false); fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 180_000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 300_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

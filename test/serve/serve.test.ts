@@ -13,7 +13,10 @@ import { SqliteScheduleStore } from '../../src/schedule/sqlite-schedule-store.js
 import { DatamillServer } from '../../src/serve/server.js';
 import { SqliteStateStore } from '../../src/state/sqlite-store.js';
 import { testDatabase, type TestDatabase } from '../support/database.js';
-import { FIRES_TABLE, serveWorkspace, slotJob, startServe, testClock, waitFor } from './serve-fixture.js';
+import { endLeftoverServers, FIRES_TABLE, serveWorkspace, slotJob, startServe, testClock, waitFor } from './serve-fixture.js';
+
+/** In-process servers not closed yet: a failed test's server must not go on firing. */
+const open = new Set<{ close(): Promise<void> }>();
 
 /** A server in this process (to call its ServeControl), on real stores, real stage processes, real PostgreSQL. */
 function inProcess(ws: ReturnType<typeof serveWorkspace>, clock: Clock): { server: DatamillServer; lines: string[]; state: SqliteStateStore; fires: SqliteScheduleStore; close(): Promise<void> } {
@@ -24,11 +27,14 @@ function inProcess(ws: ReturnType<typeof serveWorkspace>, clock: Clock): { serve
   const fires = new SqliteScheduleStore(join(ws.home, 'state.db'));
   const log = createLogger({ job: '-', run: '-' }, [new winston.transports.Stream({ stream })]);
   const server = new DatamillServer({ jobsDir: ws.jobs, home: ws.home, store: state, fires, executor: new ProcessExecutor(), pool: new ResourcePool(poolCapacity()), clock, log, leaseTtlMs: 2000 });
-  return { server, lines, state, fires, async close() {
+  const handle = { server, lines, state, fires, async close() {
+    open.delete(handle);
     await server.stop(60_000);
     await fires.close();
     await state.close();
   } };
+  open.add(handle);
+  return handle;
 }
 
 let db: TestDatabase;
@@ -37,17 +43,24 @@ test.before(async () => {
   await db.query(FIRES_TABLE);
   process.env.WAREHOUSE_URL = db.url;
 });
+test.afterEach(async () => {
+  await endLeftoverServers();
+  for (const s of [...open]) await s.close().catch(() => undefined);
+});
 test.after(() => db.drop());
 
 test('serve watches its folder: a broken file is reported and skipped, an added job starts firing, a removed one stops', async () => {
   const ws = serveWorkspace();
-  ws.job('alpha', slotJob('alpha', { cron: '* * * * *', concurrency: 'allow' }));
+  // forbid: a job runs one slot at a time (slots meanwhile are recorded as skipped), so the fast clock
+  // (a slot every 3 s) never piles up runs on a loaded machine and beta's first run does not queue
+  // behind a backlog of alpha's.
+  ws.job('alpha', slotJob('alpha', { cron: '* * * * *', concurrency: 'forbid' }));
   writeFileSync(join(ws.jobs, 'broken.yaml'), 'job: broken\nschedule: { cron: "0 3 * *" }\n');
   const serve = startServe(ws.dir, ['--jobs', 'jobs'], { DATAMILL_HOME: ws.home, WAREHOUSE_URL: db.url, DATAMILL_CLOCK: testClock('2026-02-01T00:00:57Z', 20) });
   const fires = new SqliteScheduleStore(join(ws.home, 'state.db'));
   await waitFor('alpha to run a slot', async () => (await fires.listFires({ job: 'alpha', statuses: ['succeeded'] })).length >= 1);
   assert.match(serve.stderr(), /job file broken\.yaml is broken and skipped: broken\.yaml:\d+:\d+: /);
-  ws.job('beta', slotJob('beta', { cron: '* * * * *', concurrency: 'allow' }));
+  ws.job('beta', slotJob('beta', { cron: '* * * * *', concurrency: 'forbid' }));
   await waitFor('beta, added while serving, to run a slot', async () => (await fires.listFires({ job: 'beta', statuses: ['succeeded'] })).length >= 1);
   // The same server answers its HTTP API: jobs with their next fire, the broken file, the pool.
   const api = await serve.apiUrl();
@@ -102,7 +115,7 @@ test('pause is durable across a restart, and a resumed job fires again without r
   const ws = serveWorkspace();
   const buffer = `file://${ws.dir}/.datamill/buffer`;
   ws.job('quiet', slotJob('quiet', { cron: '* * * * *', catchup: '1h', concurrency: 'allow', buffer }));
-  ws.job('metronome', slotJob('metronome', { cron: '* * * * *', concurrency: 'allow', buffer }));
+  ws.job('metronome', slotJob('metronome', { cron: '* * * * *', concurrency: 'forbid', buffer }));
   const clock = acceleratedClock(Date.parse('2026-04-01T00:00:50Z'), Date.now(), 20);
   let s = inProcess(ws, clock);
   await s.server.start();
