@@ -6,7 +6,7 @@
  *  - docker: the stage container as DockerExecutor makes it (mounts planned, read-only root, limits,
  *    labels), created → started → logs followed → exit and OOM state read → removed.
  * Also `node -e 0` bare and in a container of the base image, to tell program start-up from the
- * executor's own cost. Starts its own dockerd unless DOCKER_HOST is set (bench/docker-engine.ts). Prints a
+ * executor's own cost. The kinds take turns, launch by launch. Starts its own dockerd unless DOCKER_HOST is set (bench/docker-engine.ts). Prints a
  * table and saves bench/results/launch.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,16 +28,26 @@ const LAUNCHES = arg > 0 ? Number(process.argv[arg + 1]) : 50;
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
-/** N sequential launches of `start`, each awaited to its exit (and, for containers, its removal). */
-async function time(what: string, start: (i: number) => Promise<TaskHandle>): Promise<number[]> {
-  const times: number[] = [];
+type Launcher = (i: number) => Promise<TaskHandle> | 'sync';
+
+/**
+ * N rounds, each one launch of every kind in turn, awaited to its exit (and, for containers, its
+ * removal): interleaved, so a shared machine's load changes hit every kind alike.
+ */
+async function time(kinds: Record<string, Launcher>): Promise<Record<string, number[]>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
   for (let i = 0; i < LAUNCHES; i++) {
-    const t = performance.now();
-    const exit = await (await start(i)).wait();
-    times.push(performance.now() - t);
-    if (exit.code !== 0) throw new Error(`${what}: launch ${i} exited with ${exit.code ?? exit.signal}`);
+    for (const [what, start] of Object.entries(kinds)) {
+      const t = performance.now();
+      const handle = start(i);
+      if (handle !== 'sync') {
+        const exit = await (await handle).wait();
+        if (exit.code !== 0) throw new Error(`${what}: launch ${i} exited with ${exit.code ?? exit.signal}`);
+      }
+      times[what]!.push(performance.now() - t);
+    }
+    if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1}/${LAUNCHES} rounds\n`);
   }
-  process.stderr.write(`${what}: p50 ${pct(times, 50).toFixed(0)} ms\n`);
   return times;
 }
 
@@ -56,25 +66,19 @@ try {
   const docker = dockerClient();
   await reapOnce(docker);
 
-  const bare: number[] = [];
-  for (let i = 0; i < LAUNCHES; i++) {
-    const t = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    bare.push(performance.now() - t);
-  }
   const processExecutor = new ProcessExecutor();
-  const results: Record<string, number[]> = {
-    'node -e 0, bare process': bare,
-    'process executor, no-op stage': await time('process', (i) => processExecutor.start(noop(task(i)))),
-    'node -e 0 in a container': await time('container node -e 0', async (i) => {
+  const results = await time({
+    'node -e 0, bare process': () => (spawnSync(process.execPath, ['-e', '0']), 'sync'),
+    'process executor, no-op stage': (i) => processExecutor.start(noop(task(i))),
+    'node -e 0 in a container': async (i) => {
       const request = await stageContainerRequest(spec, task(i), RUNTIME_BASE);
       return runContainer(docker, { ...request, cmd: ['node', '-e', '0'] });
-    }),
-    'docker executor, no-op stage': await time('docker', async (i) => {
+    },
+    'docker executor, no-op stage': async (i) => {
       const request = await stageContainerRequest(spec, task(i), engine.image);
       return runContainer(docker, { ...request, cmd: ['--version'] });
-    }),
-  };
+    },
+  });
   const figures = Object.fromEntries(Object.entries(results).map(([k, xs]) => [k, { p50_ms: Math.round(pct(xs, 50)), p99_ms: Math.round(pct(xs, 99)), min_ms: Math.round(Math.min(...xs)), max_ms: Math.round(Math.max(...xs)) }]));
   console.log(`Launch overhead, start → exit → reaped, of a no-op stage (\`datamill --version\`), ${LAUNCHES} sequential launches each:`);
   console.log(`  ${'what'.padEnd(34)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`);

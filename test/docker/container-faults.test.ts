@@ -58,7 +58,7 @@ test('a load container killed from outside after its COPY is retried, and the ta
   const container = engine().getContainer(load.Id);
   const info = await container.inspect();
   // What a stage container runs as: an unprivileged user, read-only root, no capabilities, its limits.
-  assert.equal(info.Config.User, '1000:1000');
+  assert.equal(info.Config.User, process.getuid?.() === 0 ? '1000:1000' : `${process.getuid?.()}:${process.getgid?.()}`);
   assert.equal(info.Config.Image, IMAGE);
   assert.equal(info.HostConfig.ReadonlyRootfs, true);
   assert.deepEqual(info.HostConfig.CapDrop, ['ALL']);
@@ -66,6 +66,10 @@ test('a load container killed from outside after its COPY is retried, and the ta
   assert.equal(info.HostConfig.NetworkMode, 'host', 'a load into PostgreSQL reaches it on the host network');
   assert.equal(info.HostConfig.Memory, 512 * 1024 ** 2);
   assert.equal(info.HostConfig.NanoCpus, 1e9);
+  // Only what the job names reaches the container: its ${env:WAREHOUSE_URL}, not the rest of the host's environment.
+  assert.ok(info.Config.Env.includes(`WAREHOUSE_URL=${db.url}`));
+  assert.ok(!info.Config.Env.some((e) => e === `DATAMILL_HOME=${ws.home}` || e.startsWith('DOCKER_HOST=')), info.Config.Env.join(' '));
+  assert.ok(info.Config.Env.includes('NODE_OPTIONS=--max-semi-space-size=16'), 'V8 gets the young generation it would take on a large host');
   await container.kill();
   await waitFor('the killed container to stop', async () => !(await container.inspect().then((i) => i.State.Running, () => false)));
   await holder.query('COMMIT');

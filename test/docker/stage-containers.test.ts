@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { testDatabase, type TestDatabase } from '../support/database.js';
 import { datamill, workspace } from '../support/cli.js';
 import { siteStatsJob, writeEvents } from '../engine/events-fixture.js';
@@ -48,6 +50,29 @@ test('the demo job with executor docker runs every stage in a container of the p
   assert.match(logs, /\[extract#1\] extracted 2 csv file\(s\)/);
   assert.match(logs, /\[adapt#1\] 3 rows rejected/);
   assert.match(logs, new RegExp(`\\[load#1\\] loaded ${expected.length} rows into analytics\\.site_stats \\(upsert\\)`));
+});
+
+test('the README example with executor docker writes the same file as with processes; an output folder the containers cannot write fails, saying so', { skip }, async () => {
+  const ws = containerWorkspace();
+  const examples = join(import.meta.dirname, '..', '..', '..', 'jobs', 'examples');
+  cpSync(join(examples, 'data'), join(ws.dir, 'data'), { recursive: true });
+  const example = readFileSync(join(examples, 'site-stats.yaml'), 'utf8');
+  const job = (executor: string, out: string) => ws.write(`${executor}-${out}.yaml`, example.replace('path: ../../out/site-stats.csv', `path: ${out}/site-stats.csv`).replace(/^job: site-stats$/m, `job: site-stats\nexecutor: ${executor}\nimage: ${IMAGE}`));
+  const env = { DATAMILL_HOME: ws.home };
+
+  const inContainers = await datamill(['run', job('docker', 'out-docker')], { env, cwd: ws.dir });
+  assert.equal(inContainers.code, 0, inContainers.stdout + inContainers.stderr);
+  const inProcesses = await datamill(['run', job('process', 'out-process')], { env, cwd: ws.dir });
+  assert.equal(inProcesses.code, 0, inProcesses.stdout + inProcesses.stderr);
+  const written = readFileSync(join(ws.dir, 'out-docker/site-stats.csv'), 'utf8');
+  assert.ok(written.split('\n').length > 5);
+  assert.equal(written, readFileSync(join(ws.dir, 'out-process/site-stats.csv'), 'utf8'));
+
+  if (process.getuid?.() !== 0) return;
+  // out-process/ was made by the root `datamill` (0755): the containers' user cannot write into it.
+  const refused = await datamill(['run', job('docker', 'out-process')], { env, cwd: ws.dir });
+  assert.equal(refused.code, 1);
+  assert.ok(refused.stderr.includes(`${join(ws.dir, 'out-process')} is mounted into the stage containers but their user 1000:1000 cannot write it (mode 0755, owner 0:0): chmod o+wx it`), refused.stderr);
 });
 
 test('the project image runs as a non-root user, on a read-only root filesystem with a writable /tmp', { skip }, async () => {
