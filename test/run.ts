@@ -1,8 +1,9 @@
 /**
- * The test command: starts one real PostgreSQL and one S3-compatible server (s3rver) for the whole suite, runs every compiled `*.test.js` with
- * node's test runner, stops the server, and exits with the runner's code.
+ * The test command: starts one real PostgreSQL, one S3-compatible server (s3rver) and, for test/docker/, a
+ * private dockerd for the whole suite; runs every compiled `*.test.js` with node's test runner (the container
+ * tests last, once the image is built); stops them all and exits non-zero if anything failed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,28 +33,46 @@ const scratch = mkdtempSync(join(tmpdir(), 'datamill-test-'));
 const env: NodeJS.ProcessEnv = { ...process.env, ...(s3 ? s3Env(s3.endpoint) : {}), TMPDIR: scratch, DATAMILL_TEST_PG_URL: process.env.DATAMILL_TEST_PG_URL ?? server!.url };
 // A private Docker engine for the container tests (test/docker/), its images kept in .cache/dockerd
 // between runs; the project's image is built once per change of its inputs. Without dockerd they skip.
-const needsDocker = files.some((f) => f.includes(`${join('test', 'docker')}`));
-const engine = needsDocker && dockerdPath() ? await startDockerd(join(here, '..', '..', '.cache', 'dockerd')) : null;
-if (engine) {
-  env.DOCKER_HOST = engine.host;
-  try {
-    const built = buildDatamillImage(engine.host, join(here, '..', '..'));
-    env.DATAMILL_TEST_IMAGE = built.image;
-  } catch (err) {
-    await engine.stop();
-    throw err;
+const isDockerTest = (f: string) => f.includes(join('test', 'docker'));
+const dockerFiles = files.filter(isDockerTest);
+const otherFiles = files.filter((f) => !isDockerTest(f));
+const engine = dockerFiles.length > 0 && dockerdPath() ? await startDockerd(join(here, '..', '..', '.cache', 'dockerd')) : null;
+if (engine) env.DOCKER_HOST = engine.host;
+else if (dockerFiles.length > 0) env.DATAMILL_TEST_NO_DOCKER = 'dockerd is not installed (apt-get install -y docker.io; .ci/run does it)';
+
+let current: ChildProcess | null = null;
+/** One node:test run over `list`; no test may hang CI: one past 10 minutes fails (tests needing longer say so). */
+function runTests(list: string[], runEnv: NodeJS.ProcessEnv): Promise<number> {
+  if (list.length === 0) return Promise.resolve(0);
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...list], { stdio: 'inherit', env: runEnv });
+  current = child;
+  return new Promise((done) => child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0))));
+}
+process.on('SIGINT', () => current?.kill('SIGINT'));
+process.on('SIGTERM', () => current?.kill('SIGTERM'));
+
+let code = 1;
+try {
+  // The rest of the suite runs while the project's image builds from its Dockerfile (minutes on a clean
+  // machine: npm ci and a native build inside); the container tests run once both are done.
+  const others = runTests(otherFiles, env);
+  let buildError: unknown = null;
+  if (engine) {
+    try {
+      env.DATAMILL_TEST_IMAGE = buildDatamillImage(engine.host, join(here, '..', '..')).image;
+    } catch (err) {
+      buildError = err;
+    }
   }
-} else if (needsDocker) env.DATAMILL_TEST_NO_DOCKER = 'dockerd is not installed (apt-get install -y docker.io; .ci/run does it)';
-// No test may hang CI: one that runs past 10 minutes fails (tests that need longer say so themselves).
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
-const stopAll = async () => {
+  const first = await others;
+  if (buildError) {
+    process.stderr.write(`the Datamill image did not build from the Dockerfile: ${(buildError as Error).message}\n`);
+    code = 1;
+  } else code = Math.max(first, await runTests(dockerFiles, env));
+} finally {
   server?.stop();
   s3?.stop();
   await engine?.stop();
   rmSync(scratch, { recursive: true, force: true });
-};
-process.on('SIGINT', () => child.kill('SIGINT'));
-process.on('SIGTERM', () => child.kill('SIGTERM'));
-child.on('exit', (code, signal) => {
-  void stopAll().finally(() => process.exit(code ?? (signal ? 1 : 0)));
-});
+}
+process.exit(code);
