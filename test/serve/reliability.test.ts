@@ -41,6 +41,35 @@ async function assertExactlyOnce(db: TestDatabase, fires: FireRecord[]): Promise
   for (const [key, n] of bySlot) assert.equal(n, 1, `${key} has ${n} runs`);
 }
 
+/** On a failure: the fire records and the runs with their errors, so the cause shows in the test's output. */
+async function printState(db: TestDatabase): Promise<void> {
+  const fires = await PostgresScheduleStore.open(db.url);
+  const store = await PostgresStateStore.open(db.url);
+  try {
+    for (const f of await fires.listFires()) process.stdout.write(`# fire ${f.job} ${f.slot} ${f.status} origin=${f.origin} resumes=${f.resumes} run=${f.runId ?? '-'}${f.reason ? ` reason=${f.reason}` : ''}\n`);
+    for (const r of await store.listRuns({ limit: 100 })) {
+      process.stdout.write(`# run ${r.id} ${r.job} ${r.slot ?? '-'} ${r.status}${r.error ? ` error=${JSON.stringify(r.error)}` : ''}\n`);
+      for (const a of await store.listAttempts(r.id)) if (a.status !== 'succeeded') process.stdout.write(`#   ${a.stage}#${a.attempt} ${a.status} ${JSON.stringify(a.error)}\n`);
+    }
+  } finally {
+    await fires.close();
+    await store.close();
+  }
+}
+
+/** Runs a test body on a fresh database; on a failure prints what the database holds, then fails. */
+async function onDatabase(body: (db: TestDatabase) => Promise<void>): Promise<void> {
+  const db = await testDatabase();
+  await db.query(FIRES_TABLE);
+  try {
+    await body(db);
+  } catch (err) {
+    await printState(db).catch(() => undefined);
+    throw err;
+  }
+  await db.drop();
+}
+
 /** The slots between the first and the last fire of each job are all there: none lost, none skipped. */
 function assertNoGaps(fires: FireRecord[], minuteMs = 60_000): void {
   const byJob = new Map<string, number[]>();
@@ -52,9 +81,7 @@ function assertNoGaps(fires: FireRecord[], minuteMs = 60_000): void {
   assert.deepEqual(fires.filter((f) => f.status === 'skipped'), []);
 }
 
-test('kill -9 of the server during a run: on restart the run resumes and completes, slots missed meanwhile run, none twice', async () => {
-  const db = await testDatabase();
-  await db.query(FIRES_TABLE);
+test('kill -9 of the server during a run: on restart the run resumes and completes, slots missed meanwhile run, none twice', () => onDatabase(async (db) => {
   const ws = serveWorkspace();
   ws.job('tick', slotJob('tick', { cron: '* * * * *', catchup: '30m', concurrency: 'allow' }));
   // One slot every 10 s of real time.
@@ -80,7 +107,7 @@ test('kill -9 of the server during a run: on restart the run resumes and complet
   const missed = Math.floor(clockNow() / 60_000) * 60_000 + 60_000;
   await waitFor('a slot to pass while the server is down', () => clockNow() > missed + 5_000);
   const second = startServe(ws.dir, args, env);
-  await waitFor('the missed slot and a third one to be fired', async () => (await fires.getFire('tick', new Date(missed).toISOString())) && (await fires.listFires({ job: 'tick' })).length >= 3);
+  await waitFor('the missed slot and a third one to be fired', async () => (await fires.getFire('tick', new Date(missed).toISOString())) !== null && (await fires.listFires({ job: 'tick' })).length >= 3);
   await pauseJobs(second, ['tick']);
   await waitFor('the interrupted run to complete', async () => (await state.getRun(inFlight.id))?.status === 'succeeded', COMPLETION_MS);
   await waitFor('the missed slot to succeed', async () => (await fires.getFire('tick', new Date(missed).toISOString()))?.status === 'succeeded', COMPLETION_MS);
@@ -97,12 +124,9 @@ test('kill -9 of the server during a run: on restart the run resumes and complet
   assert.match(second.stderr(), /resuming run .* from (adapt|transform|load)/);
   await state.close();
   await fires.close();
-  await db.drop();
-});
+}));
 
-test('kill -9 of the server right after a fire is recorded: the restarted server runs that slot, once', async () => {
-  const db = await testDatabase();
-  await db.query(FIRES_TABLE);
+test('kill -9 of the server right after a fire is recorded: the restarted server runs that slot, once', () => onDatabase(async (db) => {
   const ws = serveWorkspace();
   ws.job('tock', slotJob('tock', { cron: '* * * * *', catchup: '30m', concurrency: 'allow' }));
   const clock = testClock('2026-01-01T00:00:55Z', 6);
@@ -126,17 +150,14 @@ test('kill -9 of the server right after a fire is recorded: the restarted server
   assertNoGaps(all);
   await assertExactlyOnce(db, all);
   await fires.close();
-  await db.drop();
-});
+}));
 
 // Six jobs, not more: each slot's six runs (18 stage processes) take ~20 s of cpu, well inside the 30 s a
 // slot lasts on this clock even on a loaded 2-core machine. Every slot is still claimed by the leader in
 // one batch while a second server competes for the lease, which is what double fires would come from.
 const JOBS = 6;
 
-test(`two servers on one PostgreSQL: ${JOBS} jobs fire each slot exactly once, also when the leader is killed midway`, async () => {
-  const db = await testDatabase();
-  await db.query(FIRES_TABLE);
+test(`two servers on one PostgreSQL: ${JOBS} jobs fire each slot exactly once, also when the leader is killed midway`, () => onDatabase(async (db) => {
   const ws = serveWorkspace();
   const names = Array.from({ length: JOBS }, (_, i) => `job-${String(i).padStart(2, '0')}`);
   for (const n of names) ws.job(n, slotJob(n, { cron: '* * * * *', catchup: '30m', concurrency: 'allow' }));
@@ -167,5 +188,4 @@ test(`two servers on one PostgreSQL: ${JOBS} jobs fire each slot exactly once, a
   assertNoGaps(all);
   await assertExactlyOnce(db, all);
   await fires.close();
-  await db.drop();
-});
+}));

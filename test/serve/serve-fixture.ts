@@ -129,12 +129,12 @@ export async function pauseJobs(serve: ServeProcess, jobs: string[]): Promise<vo
   }
 }
 
-/** Polls until `check` returns a value (not undefined/false); fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 300_000): Promise<T> {
+/** Polls until `check` returns a value (not undefined, null or false); fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 300_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v !== undefined && v !== false) return v;
+    if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
   }
