@@ -85,7 +85,8 @@ export function startStageJob(clients: KubeClients, input: StageJobInput, task: 
     let apiFailingSince = 0;
     let result: TaskExit | null = null;
     for (let first = true; !result; first = false) {
-      if (!first && !stopRequested) await new Promise<void>((r) => ((wake = r), setTimeout(r, timing.pollIntervalMs).unref()));
+      // A ref'd timer: while a stage runs, this wait may be all that keeps the process (a `datamill run`) alive.
+      if (!first && !stopRequested) await new Promise<void>((r) => ((wake = r), setTimeout(r, timing.pollIntervalMs)));
       wake = null;
       if (stopRequested && !deletedAt) {
         deletedAt = Date.now();
