@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { fireFromRow, fireWhere, type Row } from './fire-rows.js';
 import type { FireQuery, FireRecord, ScheduleStore } from './schedule-store.js';
+import { statementCache } from '../state/sqlite-statements.js';
 
 /**
  * Kept apart from the run store's `user_version` numbering (another component migrates that file), so
@@ -21,12 +22,12 @@ const MIGRATIONS = [
 /** The scheduler's records in the state store's SQLite file, on a connection of its own. */
 export class SqliteScheduleStore implements ScheduleStore {
   private readonly db: Database.Database;
-  /** Prepared once per SQL text: preparing costs more than running these small statements. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { timeout: 10_000 });
+    this.statement = statementCache(this.db);
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('journal_mode = WAL');
     // In WAL mode NORMAL keeps every commit across a crash of the process (kill -9); only a power cut
@@ -88,17 +89,6 @@ export class SqliteScheduleStore implements ScheduleStore {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     this.statement('DELETE FROM schedule_leases WHERE name = ? AND holder = ?').run(name, holder);
-  }
-
-  private statement(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      // The texts are few (one per query shape); the bound only guards against a caller that varies them.
-      if (this.statements.size >= 500) this.statements.clear();
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
-    }
-    return st;
   }
 
   async close(): Promise<void> {

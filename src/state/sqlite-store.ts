@@ -5,6 +5,7 @@ import type { StageName } from '../buffer/manifest.js';
 import { SpecError } from '../core/errors.js';
 import type { IncidentRecord, RunQuery, RunRecord, StageAttemptRecord, StateStore } from './store.js';
 import { ambiguousPrefix, ATTEMPT_COLUMNS, ATTEMPT_KEY_COLUMNS, attemptFromDb, CURSORS_TABLE, incidentFromDb, INCIDENTS_TABLE, likePrefix, RUN_COLUMNS, runFromDb, STAGE_ORDER_SQL, toDb, type DbRow } from './store-rows.js';
+import { statementCache } from './sqlite-statements.js';
 
 const MIGRATIONS = [
   `CREATE TABLE runs (
@@ -27,12 +28,12 @@ const MIGRATIONS = [
 /** The embedded state store: one SQLite file in WAL mode, safe for several readers and one writer process. */
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
-  /** Prepared once per SQL text: preparing costs more than running these small statements. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { timeout: 10_000 });
+    this.statement = statementCache(this.db);
     // busy_timeout first: several processes may open a new home at once (cron, CI, serve).
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('journal_mode = WAL');
@@ -118,17 +119,6 @@ export class SqliteStateStore implements StateStore {
   async closeIncident(tenant: string, job: string, channel: string): Promise<IncidentRecord | null> {
     const r = this.statement('DELETE FROM incidents WHERE tenant = ? AND job = ? AND channel = ? RETURNING *').get(tenant, job, channel) as DbRow | undefined;
     return r ? incidentFromDb(r) : null;
-  }
-
-  private statement(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      // The texts are few (one per query shape); the bound only guards against a caller that varies them.
-      if (this.statements.size >= 500) this.statements.clear();
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
-    }
-    return st;
   }
 
   async close(): Promise<void> {
