@@ -7,7 +7,7 @@ import { createLogger } from '../log/logger.js';
 import { startApi, loadTenantTokens, type ApiServer } from '../api/server.js';
 import { slackNotifier } from '../notify/slack-notifier.js';
 import { executorForJob } from '../runtime/executors.js';
-import { noopExecutorForJob } from '../runtime/noop-executor.js';
+import { NoopStageExecutor } from '../runtime/noop-executor.js';
 import type { StateStore } from '../state/store.js';
 import { clockFromEnv } from '../schedule/clock.js';
 import { openScheduleStore } from '../schedule/open-schedule-store.js';
@@ -118,7 +118,7 @@ export function addServeCommands(program: Command, setCode: (code: number) => vo
     const noopStages = process.env.DATAMILL_BENCH_NOOP_STAGES === '1';
     if (noopStages) log.warn('DATAMILL_BENCH_NOOP_STAGES=1: every stage succeeds without running (a benchmark setting; never for real jobs)');
     const server = new DatamillServer({
-      jobsDir: resolve(o.jobs), home, store, fires, pool, executor: (spec) => (noopStages ? noopExecutorForJob(spec, pool) : executorForJob(spec, pool)), clock: clockFromEnv(process.env.DATAMILL_CLOCK), log, leaseTtlMs,
+      jobsDir: resolve(o.jobs), home, store, fires, pool, executor: (spec) => executorForJob(spec, pool, noopStages ? new NoopStageExecutor() : undefined), clock: clockFromEnv(process.env.DATAMILL_CLOCK), log, leaseTtlMs,
       runOptions: { onRunEnd: slackNotifier({ store, home, ...(publicUrl ? { publicUrl } : {}) }) },
     });
     const stopped = new Promise<string>((done) => {

@@ -9,8 +9,8 @@ import { stagePriority } from './stage-section.js';
  * The executor a job's stages run on (`executor:` in the job), behind the pool every task of this
  * Datamill process shares: `run` and `replay` make their own pool, `serve` one for all its jobs.
  */
-export function executorForJob(spec: JobSpec, pool: ResourcePool): Executor {
-  return new PooledExecutor(innerExecutor(spec), pool, { tenant: spec.tenant, job: spec.job, priority: (stage) => stagePriority(spec, stage) });
+export function executorForJob(spec: JobSpec, pool: ResourcePool, inner: Executor = innerExecutor(spec)): Executor {
+  return new PooledExecutor(inner, pool, { tenant: spec.tenant, job: spec.job, priority: (stage) => stagePriority(spec, stage) });
 }
 
 function innerExecutor(spec: JobSpec): Executor {

@@ -1,8 +1,4 @@
-import { PooledExecutor } from '../pool/pooled-executor.js';
-import type { ResourcePool } from '../pool/resource-pool.js';
-import type { JobSpec } from '../spec/job-schema.js';
 import type { Executor, TaskHandle, TaskSpec } from './executor.js';
-import { stagePriority } from './stage-section.js';
 
 const DONE = { code: 0, signal: null, timedOut: false, cancelled: false, usage: { peakRssBytes: null, cpuSeconds: null } };
 
@@ -19,9 +15,4 @@ export class NoopStageExecutor implements Executor {
     task.onLine(JSON.stringify({ type: 'result', ok: true, figures: {} }), 'stdout');
     return { id: 'noop', wait: async () => DONE, cancel: () => undefined };
   }
-}
-
-/** The no-op stages behind the server's pool, as real stages are (executorForJob). */
-export function noopExecutorForJob(spec: JobSpec, pool: ResourcePool): Executor {
-  return new PooledExecutor(new NoopStageExecutor(), pool, { tenant: spec.tenant, job: spec.job, priority: (stage) => stagePriority(spec, stage) });
 }
